@@ -1,0 +1,56 @@
+"""hpsmart: the back office of Hải Phòng Smart, Hai Phong's citizens' field reports."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask application.
+
+    :param test_config: settings that override the environment (tests use it).
+    :returns: a configured app with every extension, blueprint, error handler and
+        CLI command registered.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    from .config import load_settings
+
+    app.config.from_mapping(load_settings(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+
+    from . import database, web
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .i18n import select_locale
+
+    database.configure_engines()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=os.path.join(app.root_path, "translations"))
+    limiter.init_app(app)
+    web.init_login(app, login_manager)
+    web.init_templates(app)
+    web.init_errors(app)
+    web.init_headers(app)
+
+    from .account.routes import bp as account_bp
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
+    from .community.routes import bp as community_bp
+    from .inbox.routes import bp as inbox_bp
+    from .public.routes import bp as public_bp
+
+    for bp in (public_bp, auth_bp, account_bp, inbox_bp, community_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,46 @@
+"""Engine-level settings: SQLite for a many-worker pilot, PostgreSQL as is."""
+from __future__ import annotations
+
+import sqlite3
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_configured = False
+
+# Milliseconds a SQLite writer waits for the lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def configure_engines() -> None:
+    """Install, once per process, the connection hooks for SQLite engines.
+
+    * WAL journal, so readers never block the writer and vice versa;
+    * ``busy_timeout`` so concurrent writers (several gunicorn workers) wait
+      instead of failing with "database is locked";
+    * foreign keys enforced, as PostgreSQL does;
+    * pysqlite's own implicit transactions switched off and ``BEGIN`` emitted by
+      SQLAlchemy, so SAVEPOINT and transactional DDL behave as on PostgreSQL
+      (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+    """
+    global _configured
+    if _configured:
+        return
+    _configured = True
+
+    @event.listens_for(Engine, "connect")
+    def _sqlite_on_connect(dbapi_connection, connection_record):
+        if not isinstance(dbapi_connection, sqlite3.Connection):
+            return
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(Engine, "begin")
+    def _sqlite_on_begin(conn):
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,179 @@
+"""Reports (phản ánh, kiến nghị): Open311 service requests."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, String, Table, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..text import fold
+from .base import TitledEnum, UTCDateTime, str_enum, utcnow
+
+
+class ReportStatus(TitledEnum):
+    """Workflow state of a report.
+
+    new → accepted (classified by the IOC) → routed (to an agency) → in_progress →
+    answered (awaiting the lead's approval) → published; or rejected, duplicate,
+    returned (by an agency to the IOC), reopened (citizen not satisfied).
+    The transitions themselves live in the workflow service.
+    """
+
+    NEW = "new"
+    ACCEPTED = "accepted"
+    ROUTED = "routed"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    RETURNED = "returned"
+    REOPENED = "reopened"
+
+    @classmethod
+    def _titles(cls) -> dict:
+        return {
+            cls.NEW: _l("New"),
+            cls.ACCEPTED: _l("Accepted"),
+            cls.ROUTED: _l("Routed to agency"),
+            cls.IN_PROGRESS: _l("In progress"),
+            cls.ANSWERED: _l("Answered, awaiting approval"),
+            cls.PUBLISHED: _l("Answer published"),
+            cls.REJECTED: _l("Rejected"),
+            cls.DUPLICATE: _l("Duplicate"),
+            cls.RETURNED: _l("Returned to IOC"),
+            cls.REOPENED: _l("Reopened"),
+        }
+
+    @property
+    def is_closed(self) -> bool:
+        """Open311 ``closed``: nothing more will happen unless it is reopened."""
+        return self in (ReportStatus.PUBLISHED, ReportStatus.REJECTED, ReportStatus.DUPLICATE)
+
+
+class Channel(TitledEnum):
+    """How a report reached us."""
+
+    APP = "app"
+    WEB = "web"
+    ASSISTED = "assisted"  # a Digital Community team member helped the citizen
+    API = "api"  # another Open311 client
+
+    @classmethod
+    def _titles(cls) -> dict:
+        return {
+            cls.APP: _l("Mobile app"),
+            cls.WEB: _l("Website"),
+            cls.ASSISTED: _l("Assisted by Digital Community team"),
+            cls.API: _l("Open311 API"),
+        }
+
+
+class Urgency(TitledEnum):
+    """Normal or urgent (khẩn): urgent reports have a shorter deadline."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+    @classmethod
+    def _titles(cls) -> dict:
+        return {cls.NORMAL: _l("Normal"), cls.URGENT: _l("Urgent")}
+
+
+report_co_agency = Table(
+    "report_co_agency",
+    db.Model.metadata,
+    Column("report_id", ForeignKey("report.id", ondelete="CASCADE"), primary_key=True),
+    Column("agency_id", ForeignKey("agency.id"), primary_key=True),
+)
+
+
+class Report(db.Model):
+    """A citizen's report.
+
+    Times are UTC. ``deadline`` is the end of the last working day allowed
+    (UTC instant). ``latitude``/``longitude`` are WGS84 degrees. Reporter name,
+    phone and e-mail are personal data (Nghị định 13/2023/NĐ-CP): never shown on
+    public pages, the public API or PDFs; the name only when ``reporter_name_public``.
+    ``search_text`` is the accent- and case-folded text that search matches against,
+    kept in step by a model event. ``version`` guards against lost updates.
+    """
+
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), index=True)
+
+    address: Mapped[str] = mapped_column(String(255), default="")
+    admin_unit_id: Mapped[int | None] = mapped_column(ForeignKey("administrative_unit.id"), index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+
+    reporter_name: Mapped[str] = mapped_column(String(120), default="")
+    reporter_phone: Mapped[str] = mapped_column(String(20), default="")
+    reporter_email: Mapped[str] = mapped_column(String(254), default="")
+    reporter_name_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_method: Mapped[str] = mapped_column(String(20), default="online")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"), index=True)
+    status: Mapped[ReportStatus] = mapped_column(
+        str_enum(ReportStatus, "status"), default=ReportStatus.NEW, index=True
+    )
+    urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency, "urgency"), default=Urgency.NORMAL)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    # Idempotency key of the form or API call that created it (one report per key).
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    category = relationship("Category")
+    admin_unit = relationship("AdministrativeUnit")
+    agency = relationship("Agency", foreign_keys=[agency_id])
+    co_agencies = relationship("Agency", secondary=report_co_agency)
+    assisted_by = relationship("User", foreign_keys=[assisted_by_id])
+    duplicate_of: Mapped[Report | None] = relationship(remote_side=[id])
+    attachments = relationship(
+        "Attachment", back_populates="report", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    events = relationship(
+        "ReportEvent", back_populates="report", order_by="ReportEvent.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def photos(self) -> list:
+        """The citizen's photos (attachments of purpose ``report``), oldest first."""
+        return [a for a in self.attachments if a.purpose == "report"]
+
+    def compute_search_text(self) -> str:
+        """Folded text of tracking code, title, description, address and ward name."""
+        unit = self.admin_unit.name if self.admin_unit is not None else ""
+        return fold(" ".join([self.tracking_code or "", self.title or "", self.description or "",
+                              self.address or "", unit]))
+
+    def __repr__(self) -> str:
+        return f"<Report {self.tracking_code} {self.status.value if self.status else ''}>"
+
+
+@event.listens_for(Report, "before_insert")
+@event.listens_for(Report, "before_update")
+def _refresh_search_text(mapper, connection, target: Report) -> None:
+    target.search_text = target.compute_search_text()

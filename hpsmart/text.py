@@ -1,0 +1,63 @@
+"""Vietnamese text: normalisation on arrival, folding for search, sorting.
+
+macOS and iOS send decomposed (NFD) Vietnamese; everything is stored NFC.
+"""
+from __future__ import annotations
+
+import unicodedata
+
+_FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "d"})
+
+# Vietnamese alphabet order (bảng chữ cái tiếng Việt), then tone marks in the
+# conventional dictionary order: ngang, huyền, hỏi, ngã, sắc, nặng.
+_BASE_ORDER = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+_BASE_MARKS = {"\u0306", "\u0302", "\u031b"}  # breve (ă), circumflex (â ê ô), horn (ơ ư)
+
+
+def nfc(value: str | None) -> str:
+    """Return ``value`` in Unicode NFC with surrounding white space removed.
+
+    :param value: any string, or None (gives ``""``).
+    """
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def fold(value: str | None) -> str:
+    """Fold text for accent- and case-insensitive search.
+
+    Lower-cases, removes every combining mark (tones and vowel marks), maps đ/Đ to
+    d and collapses white space: ``fold("Đường Nguyễn  Đình Chiểu")`` gives
+    ``"duong nguyen dinh chieu"``. NFC and NFD input fold to the same string.
+    """
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFD", value.translate(_FOLD_TABLE))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.translate(_FOLD_TABLE).casefold().split())
+
+
+def vietnamese_sort_key(value: str) -> tuple:
+    """Sort key for Vietnamese order: base letters by the Vietnamese alphabet
+    (a ă â b c d đ e ê ...), then tone marks, case-insensitive.
+
+    :returns: a tuple usable with ``sorted(..., key=vietnamese_sort_key)``.
+    """
+    letters: list[int] = []
+    tones: list[int] = []
+    for ch in unicodedata.normalize("NFC", value).casefold():
+        parts = unicodedata.normalize("NFD", ch)
+        base = parts[0]
+        tone = 0
+        for mark in parts[1:]:
+            if mark in _TONES:
+                tone = _TONES[mark]
+            elif mark in _BASE_MARKS:
+                base += mark
+        base = unicodedata.normalize("NFC", base)
+        idx = _BASE_ORDER.find(base) if len(base) == 1 else -1
+        letters.append(idx * 1000 if idx >= 0 else 100000 + ord(base[0]))
+        tones.append(tone)
+    return tuple(letters), tuple(tones)
