@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from ..forms import strip_nfc
 
@@ -11,8 +11,7 @@ class LoginForm(FlaskForm):
     """E-mail and password; ``next`` is where to go after logging in (same site only)."""
 
     email = EmailField(_l("E-mail"), filters=[strip_nfc],
-                       validators=[DataRequired(_l("Enter your e-mail address.")),
-                                   Email(_l("This is not a valid e-mail address.")), Length(max=254)])
+                       validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
                                                           Length(max=200)])
     remember = BooleanField(_l("Keep me logged in on this device"))

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import validation
 from ..extensions import db
 from ..models import Agency, Role, User, utcnow
 from ..text import nfc
@@ -24,11 +24,10 @@ def normalise_email(raw: str) -> str:
 
     :raises AccountError: when it is not a syntactically valid address.
     """
-    value = nfc(raw).lower()
     try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        raise AccountError(_l("This is not a valid e-mail address: %(email)s", email=value)) from None
+        return validation.normalise_email(raw)
+    except ValueError:
+        raise AccountError(_l("This is not a valid e-mail address: %(email)s", email=nfc(raw))) from None
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -1,0 +1,39 @@
+"""CLI commands answer bad input with a message and exit status 1, never a traceback."""
+import pytest
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--email", "not an email", "--role", "admin"], "not a valid e-mail"),
+    (["--email", "x@example.com", "--role", "agency_staff"], "need an agency"),
+    (["--email", "x@example.com", "--role", "agency_lead", "--agency", "Sở Không Có"], "No current agency"),
+    (["--email", "x@example.com", "--role", "admin", "--password", "short"], "at least 8"),
+])
+def test_create_user_bad_input(runner, args, message):
+    if "--password" not in args:
+        args = [*args, "--password", "long enough password"]
+    result = runner.invoke(args=["create-user", *args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_create_user_refuses_an_existing_email(runner):
+    args = ["create-user", "--email", "dup@example.com", "--role", "admin", "--password", "long enough 1"]
+    assert runner.invoke(args=args).exit_code == 0
+    again = runner.invoke(args=[*args[:-1], "another password"])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_create_user_unknown_role_is_a_usage_error(runner):
+    result = runner.invoke(args=["create-user", "--email", "a@b.vn", "--role", "boss", "--password", "x" * 9])
+    assert result.exit_code == 2 and "boss" in result.output
+
+
+def test_create_staff_with_agency(runner, db):
+    result = runner.invoke(args=["create-user", "--email", "nv@xd.haiphong.gov.vn", "--name", "Lê Văn Cường",
+                                 "--role", "agency_staff", "--agency", "Sở Xây dựng", "--password", "long enough"])
+    assert result.exit_code == 0, result.output
+    from hpsmart.models import User
+
+    user = db.session.query(User).filter_by(email="nv@xd.haiphong.gov.vn").one()
+    assert user.agency.name == "Sở Xây dựng"

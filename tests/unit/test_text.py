@@ -1,0 +1,23 @@
+import unicodedata
+
+from hpsmart.text import fold, nfc, vietnamese_sort_key
+
+
+def test_nfc_and_nfd_input_are_stored_identically():
+    name = "Nguyễn Thị Hồng"
+    decomposed = unicodedata.normalize("NFD", name)
+    assert decomposed != name
+    assert nfc(decomposed) == nfc(name) == name
+    assert nfc("  x ") == "x" and nfc(None) == ""
+
+
+def test_fold_removes_accents_and_case_and_dd():
+    assert fold("Đường Nguyễn  Đình Chiểu") == "duong nguyen dinh chieu"
+    assert fold("ĐIỆN CHIẾU SÁNG") == fold("điện chiếu sáng") == "dien chieu sang"
+    assert fold(unicodedata.normalize("NFD", "Phường Đa Kao")) == "phuong da kao"
+
+
+def test_vietnamese_order():
+    names = ["Đông", "Dương", "Anh", "Ánh", "Ăn", "Ân", "Bình", "Ơn", "Ô", "O"]
+    assert sorted(names, key=vietnamese_sort_key) == ["Anh", "Ánh", "Ăn", "Ân", "Bình", "Dương", "Đông",
+                                                      "O", "Ô", "Ơn"]
