@@ -1,12 +1,13 @@
-"""CLI commands answer bad input with a message and exit status 1, never a traceback."""
+"""CLI commands answer bad input with a localized message (Vietnamese by default) and exit
+status 1, never a traceback."""
 import pytest
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--email", "not an email", "--role", "admin"], "not a valid e-mail"),
-    (["--email", "x@example.com", "--role", "agency_staff"], "need an agency"),
-    (["--email", "x@example.com", "--role", "agency_lead", "--agency", "Sở Không Có"], "No current agency"),
-    (["--email", "x@example.com", "--role", "admin", "--password", "short"], "at least 8"),
+    (["--email", "not an email", "--role", "admin"], "không hợp lệ"),
+    (["--email", "x@example.com", "--role", "agency_staff"], "phải gắn với một đơn vị"),
+    (["--email", "x@example.com", "--role", "agency_lead", "--agency", "Sở Không Có"], "Không có đơn vị hiện hành"),
+    (["--email", "x@example.com", "--role", "admin", "--password", "short"], "ít nhất 8 ký tự"),
 ])
 def test_create_user_bad_input(runner, args, message):
     if "--password" not in args:
@@ -21,7 +22,7 @@ def test_create_user_refuses_an_existing_email(runner):
     args = ["create-user", "--email", "dup@example.com", "--role", "admin", "--password", "long enough 1"]
     assert runner.invoke(args=args).exit_code == 0
     again = runner.invoke(args=[*args[:-1], "another password"])
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 1 and "Đã có tài khoản" in again.output
 
 
 def test_create_user_unknown_role_is_a_usage_error(runner):
