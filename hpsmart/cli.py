@@ -5,11 +5,17 @@ none ends in a traceback for a user's mistake.
 """
 from __future__ import annotations
 
-import subprocess
-import sys
+import copy
+from importlib import metadata
 from pathlib import Path
 
 import click
+from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
 from flask import Flask
 from flask.cli import with_appcontext
 
@@ -89,29 +95,179 @@ def create_user_command(email: str, name: str, role: str, agency: str | None, la
 
 @click.group()
 def translate() -> None:
-    """Extract, update and compile the translation catalogues (pybabel)."""
+    """Extract, update and compile the translation catalogues.
+
+    Workflow after adding or changing UI strings: ``flask translate update`` (new
+    msgids appear in every catalogue with an empty msgstr; English ones are filled
+    with the msgid), translate the empty Vietnamese entries in
+    ``hpsmart/translations/vi/LC_MESSAGES/messages.po``, then ``flask translate compile``.
+    A new language: ``flask translate init LANG``.
+    """
 
 
-def _pybabel(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=False)
-    if result.returncode != 0:
-        raise click.ClickException("pybabel " + " ".join(args[:1]) + " failed")
+# Where the sources, the extraction map and the catalogues live.
+PACKAGE = Path(__file__).resolve().parent
+TRANSLATIONS = PACKAGE / "translations"
+BABEL_CFG = PACKAGE.parent / "babel.cfg"
+DOMAIN = "messages"
+# Source language of the msgids: its catalogue is completed with msgstr = msgid.
+SOURCE_LANGUAGE = "en"
+# Babel's default gettext keywords plus Flask-Babel's lazy ones (``_l`` = lazy_gettext).
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2),
+            "lazy_pgettext": ((1, "c"), 2)}
 
 
-ROOT = Path(__file__).resolve().parent
-POT = ROOT / "translations" / "messages.pot"
+def catalogue_path(language: str) -> Path:
+    """Path of the ``.po`` catalogue of ``language`` (it may not exist yet)."""
+    return TRANSLATIONS / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def _in_package(path: str) -> bool:
+    """Walk only the package (not instance/, tests/, hidden or dunder folders)."""
+    folder = Path(path).resolve()
+    return not folder.name.startswith((".", "_")) and (folder == PACKAGE or PACKAGE in folder.parents)
+
+
+def extract_messages() -> Catalog:
+    """Extract every translatable string of the package, as ``pybabel extract`` would.
+
+    Reads the method map of ``babel.cfg`` (repository root: Python sources and Jinja
+    templates under ``hpsmart/``) with :data:`KEYWORDS`.
+
+    :returns: a template catalogue (no locale, empty msgstrs), keyed by msgid
+        (a ``(singular, plural)`` tuple for plural messages).
+    :raises FileNotFoundError: when ``babel.cfg`` is missing (an installed package
+        without its source tree cannot extract).
+    """
+    with BABEL_CFG.open(encoding="utf-8") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg, str(BABEL_CFG))
+    template = Catalog(project="hpsmart", charset="utf-8", fuzzy=False)
+    for filename, lineno, message, comments, context in extract_from_dir(
+            str(PACKAGE.parent), method_map, options_map, keywords=KEYWORDS,
+            comment_tags=("Translators:",), strip_comment_tags=True, directory_filter=_in_package):
+        template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return template
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (for messages)."""
+    return str(path.relative_to(PACKAGE.parent)) if path.is_relative_to(PACKAGE.parent) else str(path)
+
+
+def _read(path: Path, language: str) -> Catalog:
+    """Parse the ``.po`` at ``path`` (raises babel's PoFileError/ValueError when broken)."""
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language, domain=DOMAIN)
+
+
+def _write(path: Path, catalog: Catalog) -> None:
+    """Write ``catalog`` sorted by msgid, without source locations or obsolete entries (stable diffs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=100, no_location=True, sort_output=True, ignore_obsolete=True)
+
+
+def _fill_source_language(catalog: Catalog) -> int:
+    """Give every empty msgstr of the source-language catalogue its msgid; return how many."""
+    filled = 0
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            if not any(message.string):
+                message.string = tuple(message.id[min(i, 1)] for i in range(catalog.num_plurals))
+                filled += 1
+        elif not message.string:
+            message.string = message.id
+            filled += 1
+        message.flags.discard("fuzzy")
+    return filled
+
+
+def _untranslated(catalog: Catalog) -> int:
+    def empty(message) -> bool:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        return not all(strings) or message.fuzzy
+
+    return sum(1 for message in catalog if message.id and empty(message))
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("hpsmart")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def _languages() -> list[str]:
+    return sorted(p.parent.parent.name for p in TRANSLATIONS.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+@translate.command("init")
+@click.argument("language")
+def translate_init(language: str) -> None:
+    """Create the catalogue of LANGUAGE (e.g. ``vi``) from the extracted strings."""
+    try:
+        locale = Locale.parse(language)
+    except (ValueError, UnknownLocaleError):
+        raise click.ClickException(f"Unknown language code: {language!r}.") from None
+    path = catalogue_path(language)
+    if path.exists():
+        raise click.ClickException(f"{_shown(path)} exists already; "
+                                   "use `flask translate update`.")
+    template = extract_messages()
+    catalog = Catalog(
+        locale=locale, domain=DOMAIN, project="hpsmart", version=_package_version(), charset="utf-8",
+        fuzzy=False, last_translator="hpsmart team", language_team=locale.english_name,
+        header_comment=(f"# {locale.english_name} translations of hpsmart (msgids are English).\n"
+                        "# Update with `flask translate update`, compile with `flask translate compile`."))
+    catalog.update(template, no_fuzzy_matching=True)
+    if language == SOURCE_LANGUAGE:
+        _fill_source_language(catalog)
+    _write(path, catalog)
+    click.echo(f"Created {_shown(path)} ({len(catalog)} messages).")
 
 
 @translate.command("update")
 def translate_update() -> None:
-    """Extract strings into messages.pot and merge them into every catalogue."""
-    _pybabel("extract", "-F", str(ROOT.parent / "babel.cfg"), "-k", "_l", "--no-location",
-             "--sort-output", "-o", str(POT), str(ROOT))
-    _pybabel("update", "-i", str(POT), "-d", str(ROOT / "translations"), "--no-fuzzy-matching",
-             "--ignore-obsolete")
+    """Extract the strings and merge them into every catalogue (no fuzzy matching).
+
+    New msgids get an empty msgstr (the English catalogue gets msgstr = msgid);
+    msgids no longer in the source are dropped.
+    """
+    languages = _languages()
+    if not languages:
+        raise click.ClickException("No catalogue yet: run `flask translate init vi` first.")
+    template = extract_messages()
+    for language in languages:
+        path = catalogue_path(language)
+        catalog = _read(path, language)
+        before = {message.id for message in catalog if message.id}
+        # Catalog.update adopts the template's Message objects: give each catalogue its own copy.
+        catalog.update(copy.deepcopy(template), no_fuzzy_matching=True, update_creation_date=False)
+        if language == SOURCE_LANGUAGE:
+            _fill_source_language(catalog)
+        after = {message.id for message in catalog if message.id}
+        _write(path, catalog)
+        click.echo(f"{language}: {len(after)} messages, {len(after - before)} new, "
+                   f"{len(before - after)} removed, {_untranslated(catalog)} untranslated or fuzzy.")
 
 
 @translate.command("compile")
 def translate_compile() -> None:
-    """Compile every catalogue to .mo (run as part of install)."""
-    _pybabel("compile", "-d", str(ROOT / "translations"))
+    """Compile every catalogue to ``.mo`` (part of install; fuzzy entries are left out)."""
+    languages = _languages()
+    if not languages:
+        raise click.ClickException("No catalogue found to compile.")
+    for language in languages:
+        path = catalogue_path(language)
+        try:
+            catalog = _read(path, language)
+        except Exception as error:  # babel raises PoFileError or ValueError on a broken file
+            raise click.ClickException(f"{_shown(path)}: {error}") from None
+        problems = [f"{message.id!r}: {'; '.join(map(str, errors))}" for message, errors in catalog.check()]
+        if problems:
+            raise click.ClickException(f"{language}: " + " | ".join(problems))
+        with path.with_suffix(".mo").open("wb") as handle:
+            write_mo(handle, catalog)
+        click.echo(f"{language}: compiled ({_untranslated(catalog)} untranslated or fuzzy).")

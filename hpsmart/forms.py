@@ -1,13 +1,60 @@
 """Form pieces shared by every blueprint."""
 from __future__ import annotations
 
+from flask_babel import get_translations, lazy_gettext as _l, lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from .text import nfc
 
+# WTForms' own messages, so that extraction puts them in our catalogues: WTForms
+# ships no Vietnamese translation. Keep in step with the validators and fields used.
+WTFORMS_MESSAGES = (
+    _l("This field is required."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    _l("Not a valid integer value."),
+    _l("Not a valid float value."),
+    _l("Not a valid decimal value."),
+    _l("Not a valid date value."),
+    _l("Invalid email address."),
+    _l("Invalid input."),
+    _l("Number must be between %(min)s and %(max)s."),
+    _l("Number must be at least %(min)s."),
+    _l("Number must be at most %(max)s."),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    lazy_ngettext("Field must be at least %(min)d character long.",
+                  "Field must be at least %(min)d characters long.", 1),
+    lazy_ngettext("Field cannot be longer than %(max)d character.",
+                  "Field cannot be longer than %(max)d characters.", 1),
+    lazy_ngettext("'%(value)s' is not a valid choice for this field.",
+                  "'%(value)s' are not valid choices for this field.", 1),
+)
 
-class EmptyForm(FlaskForm):
+
+class _CatalogueTranslations:
+    """WTForms' translations interface backed by our own catalogue (current locale).
+
+    Returns the translated template unformatted: WTForms fills in ``%(min)d`` etc.
+    """
+
+    def gettext(self, string: str) -> str:
+        return get_translations().gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ngettext(singular, plural, n)
+
+
+class Form(FlaskForm):
+    """Base of every form in hpsmart: CSRF from Flask-WTF, WTForms' built-in
+    messages in the user's language."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _CatalogueTranslations()
+
+
+class EmptyForm(Form):
     """A form with only the CSRF token: for state-changing buttons (logout, actions)."""
 
 

@@ -10,6 +10,7 @@ import os
 import re
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import text
 
 from hpsmart import create_app
@@ -91,8 +92,21 @@ def db(app):
 
 @pytest.fixture()
 def client(app, db):
-    """A test client whose requests see (and roll back with) the test's transaction."""
-    return app.test_client()
+    """A test client whose requests see (and roll back with) the test's transaction.
+
+    The ``db`` fixture keeps one app context open for the whole test and the
+    client's requests reuse it, so ``g`` would outlive a request (the locale
+    Flask-Babel chose, the user Flask-Login loaded); in production each request
+    has its own app context. Those caches are dropped when each request starts.
+    """
+
+    def reset(sender, **extra):
+        g.pop("_flask_babel", None)
+        g.pop("_login_user", None)
+
+    request_started.connect(reset, app)
+    yield app.test_client()
+    request_started.disconnect(reset, app)
 
 
 @pytest.fixture()

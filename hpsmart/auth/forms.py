@@ -1,13 +1,12 @@
 """Login form."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from ..forms import strip_nfc
+from ..forms import Form, strip_nfc
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """E-mail and password; ``next`` is where to go after logging in (same site only)."""
 
     email = EmailField(_l("E-mail"), filters=[strip_nfc],

@@ -4,6 +4,7 @@ from .attachment import Attachment
 from .audit import AppendOnlyError, ReportEvent
 from .base import utcnow
 from .category import Category
+from .inbox import ReportViewer, SavedView
 from .place import AdministrativeUnit, UnitLevel
 from .report import Channel, Report, ReportStatus, Urgency, report_co_agency
 from .tracking import TrackingCounter
@@ -11,6 +12,6 @@ from .user import Role, User
 
 __all__ = [
     "AdministrativeUnit", "Agency", "AgencyKind", "AppendOnlyError", "Attachment", "Category",
-    "Channel", "Report", "ReportEvent", "ReportStatus", "Role", "TrackingCounter", "UnitLevel",
+    "Channel", "Report", "ReportEvent", "ReportStatus", "ReportViewer", "Role", "SavedView", "TrackingCounter", "UnitLevel",
     "Urgency", "User", "report_co_agency", "utcnow",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, event
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -33,6 +33,8 @@ class ReportEvent(db.Model):
     new_value: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The report's version after this change: lets a stale page show what changed since.
+    report_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report = relationship("Report", back_populates="events")

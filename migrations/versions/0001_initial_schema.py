@@ -175,6 +175,7 @@ def upgrade():
     sa.Column('new_value', sa.String(length=255), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('public', sa.Boolean(), nullable=False),
+    sa.Column('report_version', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_report_event_actor_id_user_account')),
     sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_report_event_report_id_report'), ondelete='CASCADE'),
