@@ -45,9 +45,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .auth.routes import bp as auth_bp
     from .community.routes import bp as community_bp
     from .inbox.routes import bp as inbox_bp
+    from .intake.routes import bp as intake_bp
+    from .media.routes import bp as media_bp
     from .public.routes import bp as public_bp
 
-    for bp in (public_bp, auth_bp, account_bp, inbox_bp, community_bp, admin_bp):
+    for bp in (public_bp, auth_bp, account_bp, inbox_bp, community_bp, admin_bp, media_bp, intake_bp):
         app.register_blueprint(bp)
 
     from .cli import register_cli

@@ -35,8 +35,12 @@ def load_settings(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance / "uploads")),
-        # Upload limit for one request, bytes: 5 photos of up to 10 MB plus the form.
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(60 * 1024 * 1024))),
+        # Upload limit for one request, bytes: 5 photos of up to MAX_PHOTO_BYTES plus the form.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(80 * 1024 * 1024))),
+        # One photo as received, bytes; and its width x height, read from the header before
+        # decoding (a decompression bomb is refused). See hpsmart/services/photos.py.
+        "MAX_PHOTO_BYTES": int(os.environ.get("MAX_PHOTO_BYTES", str(15 * 1024 * 1024))),
+        "MAX_PHOTO_PIXELS": int(os.environ.get("MAX_PHOTO_PIXELS", str(40_000_000))),
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ("vi", "en"),
@@ -47,6 +51,9 @@ def load_settings(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Per client IP (Flask-Limiter syntax): public report submission and tracking look-ups.
+        "INTAKE_RATE_LIMIT": os.environ.get("INTAKE_RATE_LIMIT", "10/minute;50/day"),
+        "TRACK_RATE_LIMIT": os.environ.get("TRACK_RATE_LIMIT", "30/minute"),
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),

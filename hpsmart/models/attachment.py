@@ -37,3 +37,30 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report = relationship("Report", back_populates="attachments")
+
+    @property
+    def public_url(self) -> str | None:
+        """URL of the public copy (``/media/p/...``, no login), None if there is none.
+        Needs an app context (``url_for``)."""
+        return _copy_url("media.public_copy", "public/", self.public_path)
+
+    @property
+    def thumb_url(self) -> str | None:
+        """URL of the thumbnail (``/media/t/...``, no login), None if there is none."""
+        return _copy_url("media.thumbnail", "thumb/", self.thumb_path)
+
+    @property
+    def original_url(self) -> str:
+        """URL of the file as received (``/media/o/<id>``: staff who may see the report)."""
+        from flask import url_for
+
+        return url_for("media.original", attachment_id=self.id)
+
+
+def _copy_url(endpoint: str, folder: str, path: str | None) -> str | None:
+    """``url_for(endpoint)`` for a stored copy's path relative to the upload folder."""
+    if not path or not path.startswith(folder):
+        return None
+    from flask import url_for
+
+    return url_for(endpoint, name=path[len(folder):])

@@ -21,6 +21,9 @@ INBOX_ROLES = {"admin", "ioc_operator", "agency_staff", "agency_lead"}
 EXPECTED = {
     "public.index": ("/", PUBLIC),
     "public.health": ("/healthz", PUBLIC),
+    "intake.new_report": ("/report/new", PUBLIC),
+    "intake.submitted": ("/report/{code}/submitted", PUBLIC),
+    "intake.track": ("/track", PUBLIC),
     "auth.login": ("/login", ANONYMOUS_ONLY),
     "account.settings": ("/account/", ALL_ROLES),
     "inbox.index": ("/inbox/", INBOX_ROLES),
@@ -34,7 +37,7 @@ EXPECTED = {
 }
 # Endpoints that only take POST; checked by their own tests.
 POST_ONLY = {"auth.logout", "public.set_language"}
-NOT_PAGES = {"static"}
+NOT_PAGES = {"static", "media.public_copy", "media.thumbnail", "media.original"}  # files: test_media.py
 
 CASES = [(endpoint, role) for endpoint in EXPECTED for role in ["anonymous", *sorted(ALL_ROLES)]]
 

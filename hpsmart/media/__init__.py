@@ -1,0 +1,1 @@
+"""Serving stored photos: public copies and thumbnails to anyone, originals to staff."""
