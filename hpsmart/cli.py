@@ -28,6 +28,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(load_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(translate)
+    from .api.commands import create_api_client_command
+
+    app.cli.add_command(create_api_client_command)
 
 
 @click.command("load-reference")
@@ -54,9 +57,13 @@ def load_demo_command(reports: int, seed: int, if_empty: bool) -> None:
     The demo password is ``HPSMART_DEMO_PASSWORD`` when set, else a generated one
     that is printed (and kept in the instance folder, so re-runs print the same).
     """
-    from .services.demo import load_demo
+    from .services.demo import DemoDataError, load_demo
 
-    result = load_demo(report_count=reports, seed=seed, if_empty=if_empty)
+    try:
+        result = load_demo(report_count=reports, seed=seed, if_empty=if_empty)
+    except DemoDataError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     if result.reports_created:
         click.echo(f"Demo data: {result.reports_created} reports created.")

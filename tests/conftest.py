@@ -14,6 +14,8 @@ from flask import g, request_started
 from sqlalchemy import text
 
 from hpsmart import create_app
+from flask_sqlalchemy.session import Session as FlaskSession
+
 from hpsmart.extensions import db as _db
 
 from . import factories
@@ -71,15 +73,25 @@ def app(tmp_path_factory):
         _db.engine.dispose()
 
 
+class _ConnectionSession(FlaskSession):
+    """A session that really uses the test's connection: Flask-SQLAlchemy's
+    ``get_bind`` returns the engine and ignores ``bind``, so a commit would escape
+    the rollback."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind if bind is not None else self.bind
+
+
 @pytest.fixture()
 def db(app):
-    """The database, inside a transaction rolled back after the test."""
+    """The database, inside a transaction rolled back after the test (commits included:
+    they release savepoints)."""
     with app.app_context():
         connection = _db.engine.connect()
         transaction = connection.begin()
         original = _db.session
         _db.session = _db._make_scoped_session(
-            {"bind": connection, "binds": {}, "join_transaction_mode": "create_savepoint"})
+            {"class_": _ConnectionSession, "bind": connection, "join_transaction_mode": "create_savepoint"})
         try:
             yield _db
         finally:
