@@ -34,7 +34,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(app.root_path, "translations"))
+    # Flask-Limiter keeps one on/off switch for the whole process, set by the last
+    # init_app; hpsmart reads RATELIMIT_ENABLED per app instead (extensions.py).
+    rate_limits = app.config.get("RATELIMIT_ENABLED", True)
+    app.config["RATELIMIT_ENABLED"] = True
     limiter.init_app(app)
+    app.config["RATELIMIT_ENABLED"] = rate_limits
     web.init_login(app, login_manager)
     web.init_templates(app)
     web.init_errors(app)
@@ -42,14 +47,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from .account.routes import bp as account_bp
     from .admin.routes import bp as admin_bp
+    from .answers.routes import bp as answers_bp
+    from .api.routes import bp as open311_bp
     from .auth.routes import bp as auth_bp
     from .community.routes import bp as community_bp
     from .inbox.routes import bp as inbox_bp
     from .intake.routes import bp as intake_bp
     from .media.routes import bp as media_bp
     from .public.routes import bp as public_bp
+    from .public_reports.routes import bp as public_reports_bp
+    from .report.routes import bp as report_bp
+    from .summary.routes import bp as summary_bp
 
-    for bp in (public_bp, auth_bp, account_bp, inbox_bp, community_bp, admin_bp, media_bp, intake_bp):
+    for bp in (public_bp, auth_bp, account_bp, inbox_bp, community_bp, admin_bp, media_bp, intake_bp,
+               report_bp, open311_bp, answers_bp, summary_bp, public_reports_bp):
         app.register_blueprint(bp)
 
     from .cli import register_cli

@@ -22,12 +22,33 @@ from flask.cli import with_appcontext
 from .extensions import db
 
 
+def needs_database(command):
+    """Decorator for commands that use the database: a database that is missing or not
+    migrated gives a clear message (exit status 1) instead of a traceback."""
+    import functools
+
+    from flask_babel import gettext as _
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (OperationalError, ProgrammingError):
+            db.session.rollback()
+            raise click.ClickException(
+                _("The database is not set up or not up to date: run “flask db upgrade” first.")) from None
+
+    return wrapper
+
+
 def register_cli(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
     app.cli.add_command(load_reference_command)
     app.cli.add_command(load_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(translate)
+    app.cli.add_command(send_notifications_command)
     from .api.commands import create_api_client_command
 
     app.cli.add_command(create_api_client_command)
@@ -35,6 +56,7 @@ def register_cli(app: Flask) -> None:
 
 @click.command("load-reference")
 @with_appcontext
+@needs_database
 def load_reference_command() -> None:
     """Load or refresh agencies, administrative units and categories (idempotent)."""
     from .services.reference import load_reference
@@ -51,6 +73,7 @@ def load_reference_command() -> None:
 @click.option("--seed", default=2026, show_default=True, type=int, help="Random seed (same seed, same data).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when reports already exist.")
 @with_appcontext
+@needs_database
 def load_demo_command(reports: int, seed: int, if_empty: bool) -> None:
     """Fill the database with a realistic month of demo reports and one user per role.
 
@@ -85,6 +108,7 @@ def load_demo_command(reports: int, seed: int, if_empty: bool) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Asked for when not given.")
 @with_appcontext
+@needs_database
 def create_user_command(email: str, name: str, role: str, agency: str | None, language: str,
                         password: str) -> None:
     """Create a user account."""
@@ -98,6 +122,62 @@ def create_user_command(email: str, name: str, role: str, agency: str | None, la
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role.value}).")
+
+
+@click.command("send-notifications")
+@click.option("--once", is_flag=True, help="Send what is due, then exit (for cron, e.g. every minute).")
+@click.option("--interval", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Loop mode: seconds between looks at the outbox.")
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="Messages looked at per database query.")
+@with_appcontext
+@needs_database
+def send_notifications_command(once: bool, interval: float, batch: int) -> None:
+    """Send the queued e-mail notifications (the outbox) over SMTP.
+
+    With --once: send every message that is due and exit (printing nothing when nothing
+    was due, as cron likes it). Without: keep sending, looking
+    every --interval seconds, until SIGTERM or SIGINT (Ctrl+C); the message being sent is
+    finished first, so nothing is left half-done. Several workers may run at once: each
+    message is claimed by one. See hpsmart/services/notifications.py.
+    """
+    import signal
+    import threading
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .services.notifications import send_all_due
+
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+
+    def run(first: bool) -> None:
+        try:
+            summary = send_all_due(batch=batch, should_stop=stop.is_set)
+        except SQLAlchemyError as error:
+            if first:
+                raise  # not set up: needs_database says so
+            db.session.rollback()
+            click.echo(f"Database error ({type(error).__name__}); trying again in {interval:g} s.", err=True)
+            return
+        if summary.claimed or summary.skipped:  # silent when idle: cron mails any output
+            click.echo(f"Notifications: {summary.sent} sent, {summary.retrying} to retry later, "
+                       f"{summary.failed} failed.")
+
+    try:
+        run(first=True)
+        if once:
+            return
+        click.echo(f"Sending notifications every {interval:g} s; stop with SIGTERM or Ctrl+C.")
+        while not stop.wait(interval):
+            run(first=False)
+        click.echo("Stopped.")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @click.group()

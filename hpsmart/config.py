@@ -54,9 +54,34 @@ def load_settings(instance_path: str) -> dict:
         # Per client IP (Flask-Limiter syntax): public report submission and tracking look-ups.
         "INTAKE_RATE_LIMIT": os.environ.get("INTAKE_RATE_LIMIT", "10/minute;50/day"),
         "TRACK_RATE_LIMIT": os.environ.get("TRACK_RATE_LIMIT", "30/minute"),
+        # Open311 GeoReport v2 API (hpsmart/services/open311.py): the jurisdiction_id clients
+        # may send; the limit per client IP for requests without a valid api_key, and the
+        # default limit of a newly issued key (Flask-Limiter syntax).
+        "OPEN311_JURISDICTION": os.environ.get("OPEN311_JURISDICTION", "haiphong.gov.vn"),
+        "OPEN311_RATE_LIMIT": os.environ.get("OPEN311_RATE_LIMIT", "120/minute"),
+        "OPEN311_KEY_RATE_LIMIT": os.environ.get("OPEN311_KEY_RATE_LIMIT", "60/minute"),
+        # Map background of the report forms' point picker: a Leaflet tile URL template
+        # ("https://tile.example.org/{z}/{x}/{y}.png") and its attribution (HTML allowed, as
+        # the tile provider requires). Empty: the map shows only Hai Phong's outline.
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
+        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
+        # Notification e-mail (hpsmart/mail.py, hpsmart/services/notifications.py). SMTP_USER
+        # empty: no login. SMTP_STARTTLS: upgrade the connection before logging in.
+        # SMTP_TIMEOUT: seconds per network operation.
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
+        "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "30")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "hpsmart@localhost"),
+        # Right-hand side of the Message-IDs (<outbox-…@domain>); empty: MAIL_FROM's domain.
+        "MAIL_MESSAGE_ID_DOMAIN": os.environ.get("MAIL_MESSAGE_ID_DOMAIN", ""),
+        # The outbox worker: seconds a worker holds a claimed message (longer than a send
+        # can take), attempts before a message is marked failed, and the first retry delay
+        # in seconds (doubled after each attempt, at most an hour).
+        "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "300")),
+        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
+        "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "60")),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
     }

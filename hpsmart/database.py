@@ -8,6 +8,21 @@ from sqlalchemy.engine import Engine
 
 _configured = False
 
+
+def _in_write_request() -> bool:
+    """True inside a POST/PUT/PATCH/DELETE request.
+
+    Such a request usually reads and then writes. Under WAL a deferred
+    transaction that read before another connection committed cannot take the
+    write lock later (SQLITE_BUSY_SNAPSHOT: the busy timeout does not apply), so
+    write requests take the lock when they begin and concurrent writers queue
+    behind ``busy_timeout`` instead of failing with "database is locked".
+    Readers are never blocked (WAL).
+    """
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
 # Milliseconds a SQLite writer waits for the lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -21,7 +36,8 @@ def configure_engines() -> None:
     * foreign keys enforced, as PostgreSQL does;
     * pysqlite's own implicit transactions switched off and ``BEGIN`` emitted by
       SQLAlchemy, so SAVEPOINT and transactional DDL behave as on PostgreSQL
-      (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+      (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL");
+      ``BEGIN IMMEDIATE`` in write requests (see ``_in_write_request``).
     """
     global _configured
     if _configured:
@@ -43,4 +59,4 @@ def configure_engines() -> None:
     @event.listens_for(Engine, "begin")
     def _sqlite_on_begin(conn):
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _in_write_request() else "BEGIN")

@@ -3,6 +3,7 @@
 This module imports nothing of hpsmart's, so any module may import from it
 without a cycle.
 """
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -35,3 +36,10 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@limiter.request_filter
+def _rate_limits_off() -> bool:
+    """Exempt every request of an app whose ``RATELIMIT_ENABLED`` is false (read per app
+    and per request, so one process can hold apps with and without limits)."""
+    return not current_app.config.get("RATELIMIT_ENABLED", True)

@@ -15,14 +15,20 @@ _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 _BASE_MARKS = {"\u0306", "\u0302", "\u031b"}  # breve (ă), circumflex (â ê ô), horn (ơ ư)
 
 
+# Control characters no text field may hold (NUL breaks PostgreSQL); tab, line feed
+# and carriage return stay.
+_CONTROL = {c: None for c in range(32) if c not in (9, 10, 13)} | {0x7F: None}
+
+
 def nfc(value: str | None) -> str:
-    """Return ``value`` in Unicode NFC with surrounding white space removed.
+    """Return ``value`` in Unicode NFC, without control characters (tab and line breaks
+    kept) and with surrounding white space removed.
 
     :param value: any string, or None (gives ``""``).
     """
     if value is None:
         return ""
-    return unicodedata.normalize("NFC", value).strip()
+    return unicodedata.normalize("NFC", value.translate(_CONTROL)).strip()
 
 
 def fold(value: str | None) -> str:

@@ -13,7 +13,9 @@ from .permissions import Permission, is_htmx
 # Role-based navigation: (endpoint, label, permission). One list, read by base.html.
 NAVIGATION = [
     ("inbox.index", _l("Inbox"), Permission.VIEW_INBOX),
+    ("answers.approvals", _l("Approvals"), Permission.APPROVE),
     ("community.index", _l("Assisted reports"), Permission.ASSIST_INTAKE),
+    ("summary.index", _l("Statistics"), Permission.VIEW_STATISTICS),
     ("admin.index", _l("Administration"), Permission.MANAGE_REFERENCE),
 ]
 

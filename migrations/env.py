@@ -11,7 +11,7 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
@@ -101,10 +101,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Indexes that exist on one dialect only (hpsmart.models.base.dialect_index)
+        # are compared on that dialect only.
+        from hpsmart.models.base import include_for_dialect
+
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            **conf_args
+            **{"include_object": include_for_dialect(connection.dialect.name), **conf_args}
         )
 
         with context.begin_transaction():

@@ -109,12 +109,12 @@ def client(app, db):
     The ``db`` fixture keeps one app context open for the whole test and the
     client's requests reuse it, so ``g`` would outlive a request (the locale
     Flask-Babel chose, the user Flask-Login loaded); in production each request
-    has its own app context. Those caches are dropped when each request starts.
+    has its own app context. ``g`` is emptied when each request starts.
     """
 
     def reset(sender, **extra):
-        g.pop("_flask_babel", None)
-        g.pop("_login_user", None)
+        for name in list(g):
+            g.pop(name, None)
 
     request_started.connect(reset, app)
     yield app.test_client()

@@ -7,8 +7,10 @@ check their CSRF token.
 """
 from __future__ import annotations
 
+import json
 import re
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -17,6 +19,7 @@ from wtforms import (BooleanField, EmailField, HiddenField, MultipleFileField, S
 
 from ..extensions import db
 from ..models import AdministrativeUnit, Category, UnitLevel
+from ..services.intake import BACH_LONG_VI_BOX, HAI_PHONG_POLYGON, PhotoUpload, ReportSubmission
 from ..services.reference import HAI_PHONG_PROVINCE_CODE
 from ..text import vietnamese_sort_key
 
@@ -50,6 +53,55 @@ class ReportForm(FlaskForm):
     submission_key = HiddenField()
     website = StringField(_l("Leave this field empty"),
                           render_kw={"autocomplete": "off", "tabindex": "-1"})
+
+    def uploads(self) -> list[PhotoUpload]:
+        """The chosen files, read into memory; an empty file input (nothing chosen) is
+        skipped, a chosen 0-byte file is kept so that it gets its own message."""
+        uploads = []
+        for storage in self.photos.data or []:
+            if not hasattr(storage, "read"):
+                continue
+            data = storage.read()
+            if not data and not storage.filename:
+                continue
+            uploads.append(PhotoUpload(data, storage.filename or ""))
+        return uploads
+
+    def to_submission(self, photos: list[PhotoUpload], **door) -> ReportSubmission:
+        """The typed values as a ``ReportSubmission`` with ``photos``; ``door`` sets the
+        fields the door decides (``channel``, ``consent_method``, ``assisted_by_id``,
+        ``citizen_channel``)."""
+        return ReportSubmission(
+            category_code=self.category_code.data, title=self.title.data or "",
+            description=self.description.data or "", admin_unit_code=self.admin_unit_code.data,
+            address=self.address.data or "", latitude=self.latitude.data, longitude=self.longitude.data,
+            reporter_name=self.reporter_name.data or "", reporter_phone=self.reporter_phone.data or "",
+            reporter_email=self.reporter_email.data or "",
+            reporter_name_public=bool(self.reporter_name_public.data), consent=bool(self.consent.data),
+            submission_key=self.submission_key.data or None, photos=photos, **door)
+
+    def show_errors(self, errors: dict[str, list[str]]) -> list[str]:
+        """Put the messages of an ``IntakeError`` (``{field: [message]}``) on the fields of the
+        same name; returns those that belong to no visible field, for the top of the form."""
+        form_level = []
+        for name, messages in errors.items():
+            if name in self and self[name].type not in ("HiddenField", "CSRFTokenField"):
+                self[name].errors = list(messages)
+            else:
+                form_level.extend(messages)
+        return form_level
+
+    def map_settings(self) -> dict[str, str]:
+        """Data attributes of the point picker (``static/js/map.js``): ``tile-url`` (the
+        setting MAP_TILE_URL, empty: a map without background), ``attribution``
+        (MAP_TILE_ATTRIBUTION), ``outline`` (JSON ``[[lat, lon], ...]`` polygons of Hai
+        Phong's area, the ones the intake service checks a point against)."""
+        (south, west), (north, east) = BACH_LONG_VI_BOX
+        outline = [[list(point) for point in HAI_PHONG_POLYGON],
+                   [[south, west], [north, west], [north, east], [south, east]]]
+        return {"tile-url": current_app.config.get("MAP_TILE_URL", ""),
+                "attribution": current_app.config.get("MAP_TILE_ATTRIBUTION", ""),
+                "outline": json.dumps(outline, separators=(",", ":"))}
 
 
 class TrackForm(FlaskForm):

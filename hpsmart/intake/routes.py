@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from ..extensions import csrf, db, limiter
 from ..models import Channel, Report, ReportStatus
-from ..services.intake import (IntakeError, PhotoUpload, ReportSubmission, normalise_phone,
-                               submit_report)
+from ..public_reports.feedback import feedback_panel
+from ..services.intake import IntakeError, normalise_phone, submit_report
 from ..services.tracking import normalise_tracking_code
 from .forms import HONEYPOT_FIELD, ReportForm, TrackForm, category_choices, unit_choices
 
@@ -32,10 +32,6 @@ bp = Blueprint("intake", __name__)
 # file name under public/ or thumb/ (``<endpoint>(name="ab/cd/<hex>.jpg")``).
 PUBLIC_PHOTO_ENDPOINT = "media.public_copy"
 THUMB_PHOTO_ENDPOINT = "media.thumbnail"
-
-# Service field -> form field for errors that have no input of their own: shown on top.
-_FORM_LEVEL_FIELDS = ("channel", "consent_method", "submission_key", "category_id")
-
 
 def _intake_limit() -> str:
     return current_app.config.get("INTAKE_RATE_LIMIT", "10/minute;50/day")
@@ -54,30 +50,6 @@ def _report_form() -> ReportForm:
     form.category_code.choices = category_choices(_locale())
     form.admin_unit_code.choices = unit_choices()
     return form
-
-
-def _uploads() -> list[PhotoUpload]:
-    """The chosen files, read into memory; an empty file input (nothing chosen) is skipped,
-    a chosen 0-byte file is kept so that it gets its own message."""
-    uploads = []
-    for storage in request.files.getlist("photos"):
-        data = storage.read()
-        if not data and not storage.filename:
-            continue
-        uploads.append(PhotoUpload(data, storage.filename or ""))
-    return uploads
-
-
-def _submission(form: ReportForm, photos: list[PhotoUpload]) -> ReportSubmission:
-    return ReportSubmission(
-        category_code=form.category_code.data, title=form.title.data or "",
-        description=form.description.data or "", admin_unit_code=form.admin_unit_code.data,
-        address=form.address.data or "", latitude=form.latitude.data, longitude=form.longitude.data,
-        reporter_name=form.reporter_name.data or "", reporter_phone=form.reporter_phone.data or "",
-        reporter_email=form.reporter_email.data or "",
-        reporter_name_public=bool(form.reporter_name_public.data), consent=bool(form.consent.data),
-        consent_method="online", channel=Channel.WEB, submission_key=form.submission_key.data or None,
-        photos=photos)
 
 
 @bp.route("/report/new", methods=["GET", "POST"])
@@ -101,7 +73,7 @@ def new_report():
         return render_template("intake/received.html")
     if not form.submission_key.data:
         form.submission_key.data = secrets.token_urlsafe(24)
-    photos = _uploads()
+    photos = form.uploads()
     form_errors: list[str] = []
     if not form.validate():  # the CSRF token only: the rules are the service's
         form_errors.append(_("For your security the form had expired. Check what you entered and "
@@ -109,13 +81,10 @@ def new_report():
         form.csrf_token.errors = []
     else:
         try:
-            result = submit_report(_submission(form, photos), current_app.config["UPLOAD_FOLDER"])
+            result = submit_report(form.to_submission(photos, channel=Channel.WEB, consent_method="online"),
+                                   current_app.config["UPLOAD_FOLDER"])
         except IntakeError as error:
-            for name, messages in error.errors.items():
-                if name in _FORM_LEVEL_FIELDS or name not in form:
-                    form_errors.extend(messages)
-                else:
-                    form[name].errors = list(messages)
+            form_errors.extend(form.show_errors(error.errors))
         else:
             return redirect(url_for("intake.submitted", code=result.report.tracking_code), code=303)
     return render_template("intake/new.html", form=form, form_errors=form_errors,
@@ -150,9 +119,8 @@ def _photo_links(report: Report) -> list[dict]:
 
 
 # Status events whose note is written for the citizen (the reason of a rejection, the
-# original of a duplicate, the published answer); other notes stay internal.
-_PUBLIC_NOTE_STATUSES = {ReportStatus.REJECTED.value, ReportStatus.DUPLICATE.value,
-                         ReportStatus.PUBLISHED.value}
+# original of a duplicate); the published answer is shown on its own (``_public_answer``).
+_PUBLIC_NOTE_STATUSES = {ReportStatus.REJECTED.value, ReportStatus.DUPLICATE.value}
 
 
 def _history(report: Report) -> list[dict]:
@@ -182,18 +150,19 @@ def _history(report: Report) -> list[dict]:
     return items
 
 
-def _public_answer(report: Report) -> str | None:
-    """The published answer: the note of the latest public ``answer`` event or of the public
-    status event that published the report (until issue 5 gives answers their own model)."""
-    if report.status != ReportStatus.PUBLISHED:
+def _public_answer(report: Report):
+    """The answer the tracking page shows: the latest published answer as the public pages show
+    it (:func:`hpsmart.services.public.present`: scrubbed text, outcome, agency, the "after"
+    photos that are not hidden; for reports published before answers had their own model, the
+    published note), or None. Its PDF documents (not hidden) are in ``documents``: URLs."""
+    from ..services import answers, public
+
+    shown = public.present([report], _locale())[0].answer
+    if shown is None:
         return None
-    for event in reversed(report.events):
-        if not event.public or not event.note:
-            continue
-        if event.action == "answer" or (event.action == "status"
-                                        and event.new_value == ReportStatus.PUBLISHED.value):
-            return event.note
-    return None
+    documents = [url_for("answers.document", attachment_id=a.id)
+                 for a in answers.public_documents(answers.published_response(report))]
+    return {"answer": shown, "documents": documents}
 
 
 @bp.route("/track", methods=["GET", "POST"])
@@ -249,4 +218,5 @@ def track():
     return render_template(
         "public/track.html", form=form, report=report, details=details, locale=_locale(),
         history=_history(report), answer=_public_answer(report),
-        photos=_photo_links(report) if details else []), status
+        photos=_photo_links(report) if details else [],
+        feedback=feedback_panel(report) if details else None), status

@@ -24,6 +24,8 @@ class Attachment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    # Set for the photos and documents of an answer (purpose "answer").
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("response.id", ondelete="SET NULL"), index=True)
     purpose: Mapped[str] = mapped_column(String(10), default="report")
     kind: Mapped[str] = mapped_column(String(10), default="photo")  # photo | document
     original_path: Mapped[str] = mapped_column(String(255))
@@ -37,6 +39,7 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report = relationship("Report", back_populates="attachments")
+    response = relationship("Response", back_populates="attachments")
 
     @property
     def public_url(self) -> str | None:

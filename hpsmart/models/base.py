@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Enum as SAEnum
+from sqlalchemy import DateTime, Enum as SAEnum, Index
 from sqlalchemy.types import TypeDecorator
 
 
@@ -81,3 +81,34 @@ class TitledEnum(str, enum.Enum):
     def choices(cls) -> list[tuple[str, str]]:
         """``[(value, translated title), ...]`` in declaration order, for select fields."""
         return [(m.value, m.title) for m in cls]
+
+
+def dialect_index(name: str, *columns: str, dialect: str, **kw) -> Index:
+    """An ``Index`` that exists only on ``dialect`` (e.g. a PostgreSQL trigram GIN index).
+
+    ``create_all`` skips it elsewhere (SQLAlchemy's ``ddl_if``); Alembic does not
+    read ``ddl_if`` when it compares, so the dialect is also kept in
+    ``info["dialect"]`` for ``include_for_dialect``. Keyword arguments go to ``Index``.
+    """
+    index = Index(name, *columns, info={"dialect": dialect}, **kw)
+    return index.ddl_if(dialect=dialect)
+
+
+def include_for_dialect(dialect_name: str):
+    """Alembic ``include_object`` hook for a database of ``dialect_name``.
+
+    Leaves out of autogenerate and of the model/database comparison the model
+    indexes made by ``dialect_index`` for another dialect, so the comparison is
+    empty on SQLite and PostgreSQL alike while PostgreSQL still checks its own
+    indexes. Used by ``migrations/env.py`` and ``tests/integration/test_schema.py``.
+
+    :returns: ``include_object(obj, name, type_, reflected, compare_to) -> bool``.
+    """
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "index" and not reflected:
+            only = obj.info.get("dialect")
+            return only is None or only == dialect_name
+        return True
+
+    return include_object

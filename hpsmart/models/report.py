@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, String, Table, Text, event
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..text import fold
-from .base import TitledEnum, UTCDateTime, str_enum, utcnow
+from .base import TitledEnum, UTCDateTime, dialect_index, str_enum, utcnow
 
 
 class ReportStatus(TitledEnum):
@@ -51,6 +51,17 @@ class ReportStatus(TitledEnum):
     def is_closed(self) -> bool:
         """Open311 ``closed``: nothing more will happen unless it is reopened."""
         return self in (ReportStatus.PUBLISHED, ReportStatus.REJECTED, ReportStatus.DUPLICATE)
+
+    @property
+    def awaits_answer(self) -> bool:
+        """True while nobody has answered: the deadline clock runs and the report can be overdue."""
+        return self in AWAITING_ANSWER
+
+
+# Statuses in which the report waits for an answer (one home for "can be overdue"):
+# once the agency has sent its answer, or the report is closed, the clock stops.
+AWAITING_ANSWER = (ReportStatus.NEW, ReportStatus.ACCEPTED, ReportStatus.ROUTED, ReportStatus.IN_PROGRESS,
+                   ReportStatus.RETURNED, ReportStatus.REOPENED)
 
 
 class Channel(TitledEnum):
@@ -140,6 +151,9 @@ class Report(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Chosen by staff for the "notable reports" section of the summary report.
+    notable: Mapped[bool] = mapped_column(Boolean, default=False)
+
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -155,8 +169,22 @@ class Report(db.Model):
     events = relationship(
         "ReportEvent", back_populates="report", order_by="ReportEvent.id", cascade="all, delete-orphan"
     )
+    responses = relationship(
+        "Response", back_populates="report", order_by="Response.id", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}
+    # The inbox list's filters and sorts (migration 0003). Search matches
+    # ``search_text LIKE '%word%'``: PostgreSQL answers that from a pg_trgm GIN
+    # index; SQLite scans (no index helps a leading wildcard there).
+    __table_args__ = (
+        Index("ix_report_status_created_at", "status", "created_at"),
+        Index("ix_report_agency_id_created_at", "agency_id", "created_at"),
+        Index("ix_report_status_deadline", "status", "deadline"),
+        Index("ix_report_updated_at", "updated_at"),
+        dialect_index("ix_report_search_text_trgm", "search_text", dialect="postgresql",
+                      postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}),
+    )
 
     @property
     def photos(self) -> list:

@@ -52,12 +52,14 @@ from werkzeug.security import generate_password_hash
 
 from ..extensions import db
 from ..i18n import LOCAL_TZ, to_local
-from ..models import (AdministrativeUnit, Agency, AgencyKind, Attachment, Category, Channel, Report,
+from ..models import (AdministrativeUnit, Agency, AgencyKind, Attachment, Category, Channel, CitizenFeedback,
+                      Outcome, Report, Response, ResponseState,
                       ReportEvent, ReportStatus, Role, UnitLevel, Urgency, User, utcnow)
 from ..text import fold, nfc
 from .deadlines import deadline_for
 from .open311 import ensure_demo_api_client
 from .photos import StoredPhoto, delete_stored, store_photo
+from .routing import agency_by_rule
 from .tracking import next_tracking_code
 
 PASSWORD_ENV = "HPSMART_DEMO_PASSWORD"
@@ -691,11 +693,8 @@ def _helper(ctx: _Context, unit: AdministrativeUnit) -> User:
 
 
 def _handling_agency(ctx: _Context, category: Category, unit: AdministrativeUnit) -> Agency:
-    """Routing rule: the ward's People's Committee for ``route_to_ward`` categories,
-    else the category's default agency, else the demo agency."""
-    if category.route_to_ward and unit.id in ctx.committees:
-        return ctx.committees[unit.id]
-    return category.default_agency or ctx.demo_agency
+    """The routing rule (``routing.agency_by_rule``), else the demo agency."""
+    return agency_by_rule(category, ctx.committees.get(unit.id)) or ctx.demo_agency
 
 
 def _received_times(rng: random.Random, now: datetime, count: int) -> list[datetime]:
@@ -819,27 +818,31 @@ def _write_events(ctx: _Context) -> None:
     ctx.events.clear()
 
 
-def _attach_photos(ctx: _Context, report: Report, count: int, at: datetime, purpose: str) -> None:
-    """Start writing ``count`` photos for ``report`` in the photo threads; their
-    attachment rows are added by ``_collect_photos`` once the files exist."""
+def _attach_photos(ctx: _Context, report: Report, count: int, at: datetime, purpose: str,
+                   response: Response | None = None) -> None:
+    """Start writing ``count`` photos for ``report`` (and its answer ``response``, for
+    "after" photos) in the photo threads; their attachment rows are added by
+    ``_collect_photos`` once the files exist."""
     for _ in range(count):
         future = ctx.pool.submit(_generate_and_store, ctx.rng.getrandbits(32), report.category.code,
                                  purpose == "answer", ctx.upload_root)
-        ctx.pending_photos.append((report, purpose, at, future))
+        ctx.pending_photos.append((report, purpose, at, future, response))
 
 
 def _collect_photos(ctx: _Context, wait: bool) -> None:
     """Add an ``Attachment`` for each photo whose files are written (all of them, waiting,
     when ``wait``); re-raises a worker's error."""
     still_pending = []
-    for report, purpose, at, future in ctx.pending_photos:
+    for pending in ctx.pending_photos:
+        report, purpose, at, future, response = pending
         if not wait and not future.done():
-            still_pending.append((report, purpose, at, future))
+            still_pending.append(pending)
             continue
         stored = future.result()
         ctx.stored_photos.append(stored)
         # Through the many-to-one side: no load of an already flushed report's collection.
-        db.session.add(Attachment(report=report, purpose=purpose, kind="photo", created_at=at, **asdict(stored)))
+        db.session.add(Attachment(report=report, response=response, purpose=purpose, kind="photo",
+                                  created_at=at, **asdict(stored)))
     ctx.pending_photos = still_pending
 
 
@@ -907,6 +910,7 @@ def _build_report(ctx: _Context, received: datetime, code: str, category: Catego
     agency = _handling_agency(ctx, category, unit)
     state = ReportStatus.NEW
     answer_text = ""
+    response: Response | None = None
 
     def move(to: ReportStatus, at: datetime, actor: User | None, note: str | None = None,
              public: bool = True) -> None:
@@ -940,14 +944,27 @@ def _build_report(ctx: _Context, received: datetime, code: str, category: Catego
             # Sent for the lead's approval: not public yet. The "after" photo goes with it.
             move(ReportStatus.ANSWERED, at, staff, public=False)
             _event(ctx, report, at + timedelta(seconds=1), "answer", actor=staff, note=answer_text)
-            _attach_photos(ctx, report, 1, at, "answer")
+            response = Response(report=report, agency=agency, author=staff, body=answer_text,
+                                outcome=Outcome.RESOLVED, state=ResponseState.SUBMITTED, created_at=at,
+                                updated_at=at, submitted_at=at)
+            db.session.add(response)
+            _attach_photos(ctx, report, 1, at, "answer", response)
         elif step == "publish":
             approver = _actor(ctx, agency, Role.AGENCY_LEAD if agency.requires_approval else Role.AGENCY_STAFF)
             report.published_at = at
             # The published answer: the tracking page's answer and Open311 status_notes.
             move(ReportStatus.PUBLISHED, at, approver, note=answer_text)
+            response.state, response.published_at, response.updated_at = ResponseState.PUBLISHED, at, at
+            response.reviewed_by = approver if approver.role == Role.AGENCY_LEAD else None
+            if status == ReportStatus.PUBLISHED and rng.random() < 0.5:
+                # Half the citizens say whether the answer solved it; most are satisfied.
+                db.session.add(CitizenFeedback(report=report, response=response, satisfied=rng.random() < 0.8,
+                                               created_at=min(at + timedelta(hours=rng.uniform(2, 72)), ctx.now)))
         elif step == "reopen":
-            move(ReportStatus.REOPENED, at, None, note=rng.choice(REOPEN_COMMENTS))
+            comment = rng.choice(REOPEN_COMMENTS)
+            db.session.add(CitizenFeedback(report=report, response=response, satisfied=False, comment=comment,
+                                           created_at=at))
+            move(ReportStatus.REOPENED, at, None, note=comment)
         elif step == "return":
             # The agency stays recorded until the IOC routes the report again (as in the workflow).
             move(ReportStatus.RETURNED, at, _actor(ctx, agency, Role.AGENCY_STAFF),

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
 # Defaults of the settings MAX_PHOTO_BYTES and MAX_PHOTO_PIXELS.
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024  # bytes, one photo as received
@@ -270,6 +270,11 @@ def _open_checked(data: bytes, max_bytes: int | None, max_pixels: int | None,
             if factor > 1:
                 img.draft(None, (max(1, width // factor), max(1, height // factor)))
         if decode:
+            # A truncated file must fail here. WeasyPrint (the PDF reports) sets Pillow's
+            # process-wide LOAD_TRUNCATED_IMAGES to True when it is imported, which would make
+            # load() pad a truncated photo with grey and accept it: set it back each time (our
+            # PDFs embed only copies this module wrote, never truncated).
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         img.close()
@@ -471,6 +476,97 @@ def delete_stored(photo: StoredPhoto, upload_root: str | Path) -> None:
     transaction that was to record them fails. Never raises for a missing file."""
     root = Path(upload_root)
     for relative in (photo.original_path, photo.public_path, photo.thumb_path):
+        try:
+            (root / relative).unlink()
+        except FileNotFoundError:
+            pass
+
+
+# --- after storing: documents, blurring and hiding (issue 5: answers and publication checks) ---
+
+BLUR_RADIUS_FRACTION = 1 / 30  # Gaussian blur radius as a fraction of the copy's long side (px)
+BLUR_MIN_RADIUS = 12  # px: even a small copy is blurred beyond recognition
+
+
+def store_private_file(data: bytes, upload_root: str | Path, folder: str, extension: str) -> str:
+    """Write ``data`` under ``upload_root/<folder>/ab/cd/<32 random hex>.<extension>``, readable
+    by the server only (mode 0600), atomically.
+
+    For files that are served through a view that checks who asks (an answer's PDF
+    document). Checking the bytes is the caller's job.
+
+    :returns: the path relative to ``upload_root``, with ``/`` separators.
+    :raises OSError: the disk failed (nothing is left behind).
+    """
+    relative = _new_relative_path(folder, extension)
+    _write_atomic(Path(upload_root), relative, data, 0o600)
+    return relative
+
+
+def blur_copies(public_path: str, upload_root: str | Path, radius: float | None = None) -> tuple[str, str, int, int]:
+    """Blur a stored photo's public copy strongly and write it and its thumbnail under new names.
+
+    The public copy (already upright, sRGB, no metadata) is read, blurred with
+    ``ImageFilter.GaussianBlur`` (``radius`` px, default :data:`BLUR_RADIUS_FRACTION` of the
+    long side, at least :data:`BLUR_MIN_RADIUS`), and written as a new public copy and a new
+    thumbnail with fresh random names: the old names are served with a one-year cache
+    lifetime, so they must not get other content. The old files are left alone (delete
+    them with :func:`delete_files` once the database points at the new ones); the
+    original (``original/``) is never touched.
+
+    :returns: ``(public_path, thumb_path, width, height)`` of the new copies (paths relative
+        to ``upload_root``; width/height in px).
+    :raises OSError: the public copy cannot be read or the new files cannot be written
+        (whatever was written is removed first).
+    """
+    from PIL import ImageFilter
+
+    root = Path(upload_root)
+    with Image.open(root / public_path) as source:
+        source.load()
+        work = source.convert("RGB")
+    radius = radius if radius is not None else max(BLUR_MIN_RADIUS, max(work.size) * BLUR_RADIUS_FRACTION)
+    blurred = work.filter(ImageFilter.GaussianBlur(radius))
+    thumb = blurred.resize(_bounded(blurred.size, THUMB_MAX_SIDE), Image.Resampling.LANCZOS) \
+        if max(blurred.size) > THUMB_MAX_SIDE else blurred
+    new_public = _new_relative_path("public", "jpg")
+    new_thumb = "thumb/" + new_public.split("/", 1)[1]
+    try:
+        _write_atomic(root, new_public, _encode_jpeg(blurred, PUBLIC_QUALITY), 0o644)
+        _write_atomic(root, new_thumb, _encode_jpeg(thumb, THUMB_QUALITY), 0o644)
+    except BaseException:
+        delete_files([new_public, new_thumb], root)
+        raise
+    return new_public, new_thumb, blurred.width, blurred.height
+
+
+def rename_copies(public_path: str, thumb_path: str, upload_root: str | Path) -> tuple[str, str]:
+    """Copy a photo's public copy and thumbnail to new random names (the caller deletes the
+    old names with :func:`delete_files` after its commit), so that URLs handed out before
+    stop working: used when a photo is hidden from the public.
+
+    :returns: ``(public_path, thumb_path)``, the new paths relative to ``upload_root``.
+    :raises OSError: a file is missing or cannot be written (new files are removed first).
+    """
+    root = Path(upload_root)
+    new_public = _new_relative_path("public", "jpg")
+    new_thumb = "thumb/" + new_public.split("/", 1)[1]
+    try:
+        for old, new in ((public_path, new_public), (thumb_path, new_thumb)):
+            _write_atomic(root, new, (root / old).read_bytes(), 0o644)
+    except BaseException:
+        delete_files([new_public, new_thumb], root)
+        raise
+    return new_public, new_thumb
+
+
+def delete_files(paths, upload_root: str | Path) -> None:
+    """Remove the files at ``paths`` (relative to ``upload_root``; None entries skipped).
+    Never raises for a missing file."""
+    root = Path(upload_root)
+    for relative in paths:
+        if not relative:
+            continue
         try:
             (root / relative).unlink()
         except FileNotFoundError:

@@ -24,20 +24,55 @@ EXPECTED = {
     "intake.new_report": ("/report/new", PUBLIC),
     "intake.submitted": ("/report/{code}/submitted", PUBLIC),
     "intake.track": ("/track", PUBLIC),
+    "public_reports.index": ("/reports", PUBLIC),
+    "public_reports.overview": ("/reports/overview", PUBLIC),
     "auth.login": ("/login", ANONYMOUS_ONLY),
     "account.settings": ("/account/", ALL_ROLES),
     "inbox.index": ("/inbox/", INBOX_ROLES),
-    "inbox.report": ("/inbox/reports/{code}", INBOX_ROLES),
+    "summary.index": ("/summary/", {"admin", "ioc_operator", "agency_lead"}),
+    "summary.pdf": ("/reports/summary.pdf?from=2026-11-01&to=2026-11-30", {"admin", "ioc_operator", "agency_lead"}),
+    "report.view": ("/inbox/reports/{code}", INBOX_ROLES),
+    "answers.panel": ("/inbox/reports/{code}/answer", INBOX_ROLES),
+    "answers.approvals": ("/inbox/approvals", {"admin", "agency_lead"}),
+    "answers.settings": ("/inbox/answer-settings", {"admin", "agency_lead"}),
+    "answers.canned_new": ("/inbox/answer-settings/canned/new", {"admin", "agency_lead"}),
     "community.index": ("/community/", {"admin", "ioc_operator", "community_member"}),
+    "community.new_report": ("/community/report/new", {"admin", "ioc_operator", "community_member"}),
+    "community.submitted": ("/community/report/{code}/submitted", {"admin", "ioc_operator", "community_member"}),
     "admin.index": ("/admin/", {"admin"}),
     "admin.users": ("/admin/users", {"admin"}),
     "admin.agencies": ("/admin/agencies", {"admin"}),
     "admin.units": ("/admin/units", {"admin"}),
     "admin.categories": ("/admin/categories", {"admin"}),
+    "admin.api_clients": ("/admin/api-clients", {"admin"}),
+    "admin.new_api_client": ("/admin/api-clients/new", {"admin"}),
+    "admin.outbox": ("/admin/outbox", {"admin"}),
+    "open311.index": ("/open311/", PUBLIC),
+    "open311.openapi": ("/open311/v2/openapi.json", PUBLIC),
+    "open311.services": ("/open311/v2/services.json", PUBLIC),
+    "open311.list_requests": ("/open311/v2/requests.json", PUBLIC),
+    "open311.get_request": ("/open311/v2/requests/{code}.json", PUBLIC),
 }
 # Endpoints that only take POST; checked by their own tests.
-POST_ONLY = {"auth.logout", "public.set_language"}
-NOT_PAGES = {"static", "media.public_copy", "media.thumbnail", "media.original"}  # files: test_media.py
+POST_ONLY = {"auth.logout", "public.set_language", "admin.revoke_api_client", "open311.create_request",
+             # the citizen's opinion on the answer: tests/integration/test_feedback.py
+             "public_reports.feedback",
+             # the outbox's retry button: tests/integration/test_notifications.py
+             "admin.retry_outbox_message",
+             # the report view's forms and heartbeat: tests/integration/test_report_view.py
+             "report.act", "report.update_fields", "report.add_note", "report.heartbeat",
+             # the inbox list's saved views and bulk actions: tests/integration/test_inbox.py
+             "inbox.save_view", "inbox.delete_view", "inbox.bulk",
+             # the answer panel's forms, the lead's review and the settings: tests/integration/test_answers.py
+             "answers.save", "answers.autosave", "answers.file_action", "answers.approve", "answers.send_back",
+             "answers.update_approval"}
+NOT_PAGES = {"static", "media.public_copy", "media.thumbnail", "media.original",  # files: test_media.py
+             # a report's public page, 404 until its answer is published: test_public_pages.py
+             "public_reports.detail",
+             # an answer's PDF (public once published) and a canned answer's page (needs an id): test_answers.py
+             "answers.document", "answers.canned_edit",
+             # Open311 answers that are 404 without metadata or a token: test_open311.py
+             "open311.service_definition", "open311.token", "open311.not_found"}
 
 CASES = [(endpoint, role) for endpoint in EXPECTED for role in ["anonymous", *sorted(ALL_ROLES)]]
 

@@ -38,3 +38,17 @@ def test_create_staff_with_agency(runner, db):
 
     user = db.session.query(User).filter_by(email="nv@xd.haiphong.gov.vn").one()
     assert user.agency.name == "Sở Xây dựng"
+
+
+def test_commands_on_an_empty_database_say_what_to_do(tmp_path):
+    """A database that was never migrated: a message naming ``flask db upgrade``, exit 1."""
+    from hpsmart import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads"), "RATELIMIT_ENABLED": False})
+    runner = app.test_cli_runner()
+    for args in (["load-reference"], ["load-demo"],
+                 ["create-user", "--email", "a@example.com", "--role", "admin", "--password", "long enough"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "flask db upgrade" in result.output and "Traceback" not in result.output

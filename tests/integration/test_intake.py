@@ -359,27 +359,29 @@ def test_service_accepts_a_point_without_a_ward_and_bytes_photos(app, db):
 
 @pytest.fixture()
 def isolated_app(tmp_path):
-    """An app with its own database (a SQLite file, or a fresh PostgreSQL schema), migrated,
-    with reference data; requests commit for real, so threads can race."""
+    """An app with its own database (a SQLite file, or a fresh PostgreSQL database on the
+    test server), migrated, with reference data; requests commit for real, so threads
+    can race. The PostgreSQL database is dropped afterwards."""
     from flask_migrate import upgrade
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
 
     from hpsmart.services.reference import load_reference
 
-    schema = None
+    scratch = None
     config = {"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
               "RATELIMIT_ENABLED": False, "UPLOAD_FOLDER": str(tmp_path / "uploads"), "SERVER_NAME": None}
     if TEST_DATABASE_URL:
-        schema = f"intake_{uuid.uuid4().hex[:12]}"
-        config["SQLALCHEMY_DATABASE_URI"] = TEST_DATABASE_URL.replace(
-            "postgresql://", "postgresql+psycopg://", 1)
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        base = make_url(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        scratch = f"{base.database}_race_{uuid.uuid4().hex[:8]}"
+        server = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+        config["SQLALCHEMY_DATABASE_URI"] = base.set(database=scratch).render_as_string(hide_password=False)
     else:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'race.sqlite3'}"
     application = create_app(config)
     with application.app_context():
-        if schema:
-            with _db.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         upgrade()
         load_reference()
         _db.session.commit()
@@ -387,10 +389,11 @@ def isolated_app(tmp_path):
     yield application
     with application.app_context():
         _db.session.remove()
-        if schema:
-            with _db.engine.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         _db.engine.dispose()
+    if scratch:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{scratch}" WITH (FORCE)'))
+        server.dispose()
 
 
 def test_parallel_submissions_with_the_same_key_create_one_report(isolated_app, monkeypatch):

@@ -136,7 +136,9 @@ def test_history_shows_public_events_only_and_the_published_answer(client, db, r
     assert "ghi chú tiếp nhận nội bộ" not in text  # notes of intermediate steps stay internal
     assert ReportStatus.ANSWERED.title not in text and "Bản nháp trả lời" not in text
     assert ReportStatus.ACCEPTED.title in text or "Đã tiếp nhận" in text
-    assert re.search(r'id="answer">Đã vá ổ gà ngày 12/3\.<', text)
+    # The answer in its own section (hpsmart/services/public.present), not repeated in the history.
+    assert re.search(r'id="answer">\s*<p class="prewrap">Đã vá ổ gà ngày 12/3\.</p>', text)
+    assert text.count("Đã vá ổ gà ngày 12/3.") == 1
     assert_no_contact_data(response)
 
 

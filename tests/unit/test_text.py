@@ -9,6 +9,7 @@ def test_nfc_and_nfd_input_are_stored_identically():
     assert decomposed != name
     assert nfc(decomposed) == nfc(name) == name
     assert nfc("  x ") == "x" and nfc(None) == ""
+    assert nfc("a\x00b\x1bc\td\ne") == "abc\td\ne"  # NUL and escapes dropped, tab and newline kept
 
 
 def test_fold_removes_accents_and_case_and_dd():

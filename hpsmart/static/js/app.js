@@ -11,3 +11,10 @@ document.addEventListener("DOMContentLoaded", function () {
     { code: "[45]..", swap: false, error: true },
   ];
 });
+
+// Report view (hpsmart/report): a stale form answers 409 with the panel showing what changed
+// since; swap it in like a 422 instead of dropping it.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!window.htmx) return;
+  htmx.config.responseHandling.unshift({ code: "409", swap: true });
+});

@@ -1,0 +1,301 @@
+"""Benchmark of the statistics service and the PDF report; run on demand.
+
+    python bench/bench_statistics.py [--database-url URL] [--month 10000] [--year 1000000]
+                                     [--pdf] [--repeat 5] [--workdir DIR]
+
+Builds a fresh database (SQLite in ``--workdir`` by default; a PostgreSQL URL
+is emptied first: use a database of your own), migrates it, loads the reference
+data, and bulk-inserts reports (``COPY`` on PostgreSQL, ``executemany`` on
+SQLite) with every status, channel, category, many agencies (2022 agencies with
+a successor included) and wards:
+
+- ``month``: ``--month`` reports received in November 2026, spread evenly, so
+  1–3 November (local time) hold exactly 10 % of them (1,000 of 10,000);
+- ``year``: with ``--year N``, N reports over the twelve months before (December
+  2025 – November 2026), also spread evenly.
+
+Then it measures, each ``--repeat`` times after one warm-up (median and worst
+printed), and once more under ``tracemalloc`` for the peak of Python allocations:
+
+- ``statistics month``: ``statistics.compute`` for November;
+- ``statistics year``: ``compute`` for 1 December 2025 – 30 November 2026;
+- with ``--pdf``: ``pdf month, no appendix``: the whole summary PDF for November;
+  ``pdf 1,000-row appendix``: the summary PDF for 1–3 November with its appendix
+  (1,000 rows); ``bare 1,000-row table``: WeasyPrint alone laying out one table
+  of 1,000 rows with the appendix's columns, texts, fonts and page CSS, no
+  letterhead, figures or charts. These two run alternately (so both see the same
+  load on a shared machine) and the median of the per-pair ratios is printed.
+
+Times are wall-clock seconds on this machine; ``ru_maxrss`` (peak resident set
+of the whole process, MB) is printed at the end. Nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics as pystats
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MB = 1024 * 1024
+MONTH = (date(2026, 11, 1), date(2026, 11, 30))
+YEAR = (date(2025, 12, 1), date(2026, 11, 30))
+APPENDIX = (date(2026, 11, 1), date(2026, 11, 3))
+NOW = datetime(2026, 12, 10, 3, 0, tzinfo=timezone.utc)
+
+
+def build_app(url: str, workdir: Path):
+    """A migrated app with reference data on ``url`` (emptied first when PostgreSQL)."""
+    from flask_migrate import upgrade
+
+    from hpsmart import create_app
+    from hpsmart.extensions import db
+
+    if url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": str(workdir / "uploads"),
+                      "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade()
+        from hpsmart.services.reference import load_reference
+
+        load_reference()
+        db.session.commit()
+    return app
+
+
+def report_rows(count: int, start: date, end: date, seed: int, first_id: int):
+    """Yield ``count`` report rows (dicts of column values) received evenly between the local
+    midnights of ``start`` and the day after ``end``."""
+    from sqlalchemy import select
+
+    from hpsmart.extensions import db
+    from hpsmart.i18n import LOCAL_TZ
+    from hpsmart.models import AdministrativeUnit, Agency, Category, Channel, ReportStatus, UnitLevel
+    from hpsmart.services.deadlines import add_working_days
+
+    rng = random.Random(seed)
+    agencies = db.session.scalars(select(Agency.id).where(Agency.kind != "district_committee")).all()
+    categories = db.session.scalars(select(Category.id)).all()
+    units = db.session.scalars(
+        select(AdministrativeUnit.id).where(AdministrativeUnit.level != UnitLevel.PROVINCE)).all()
+    begin = datetime.combine(start, datetime.min.time(), tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    step = (finish - begin) / count
+    statuses = [(ReportStatus.NEW, 4), (ReportStatus.REJECTED, 6), (ReportStatus.DUPLICATE, 4),
+                (ReportStatus.ACCEPTED, 3), (ReportStatus.ROUTED, 8), (ReportStatus.IN_PROGRESS, 15),
+                (ReportStatus.RETURNED, 2), (ReportStatus.REOPENED, 2), (ReportStatus.ANSWERED, 8),
+                (ReportStatus.PUBLISHED, 48)]
+    population, weights = zip(*statuses)
+    channels = list(Channel)
+    deadline_cache: dict = {}
+    for i in range(count):
+        created = begin + step * i
+        status = rng.choices(population, weights)[0]
+        accepted = answered = published = deadline = None
+        agency = None
+        if status not in (ReportStatus.NEW, ReportStatus.REJECTED, ReportStatus.DUPLICATE):
+            accepted = created + timedelta(hours=rng.uniform(0.5, 30))
+            key = (accepted.astimezone(LOCAL_TZ).date(), 5 + i % 6)
+            if key not in deadline_cache:
+                deadline_cache[key] = add_working_days(accepted, key[1])
+            deadline = deadline_cache[key]
+            agency = rng.choice(agencies)
+        if status in (ReportStatus.ANSWERED, ReportStatus.PUBLISHED):
+            answered = accepted + timedelta(days=rng.expovariate(1 / 6))
+        if status == ReportStatus.PUBLISHED:
+            published = answered + timedelta(hours=rng.uniform(1, 48))
+        yield {
+            "id": first_id + i, "tracking_code": f"HB-{first_id + i:09d}",
+            "title": f"Phản ánh số {first_id + i}: ổ gà trên đường Lạch Tray", "description": "Mô tả.",
+            "category_id": rng.choice(categories), "address": "", "admin_unit_id": rng.choice(units),
+            "reporter_name": "Người phản ánh", "reporter_phone": "0900000000", "reporter_email": "",
+            "reporter_name_public": False, "consent_method": "online", "channel": rng.choice(channels).value,
+            "status": status.value, "urgency": "normal", "deadline": deadline, "agency_id": agency,
+            "created_at": created, "updated_at": created, "accepted_at": accepted, "answered_at": answered,
+            "published_at": published, "notable": i % 997 == 0, "search_text": "", "version": 1,
+        }
+
+
+def insert_reports(app, count: int, start: date, end: date, seed: int, first_id: int) -> float:
+    """Bulk-insert ``count`` reports; returns seconds taken."""
+    from sqlalchemy import insert
+
+    from hpsmart.extensions import db
+    from hpsmart.models import Report
+
+    began = time.perf_counter()
+    with app.app_context():
+        rows = report_rows(count, start, end, seed, first_id)
+        if db.engine.dialect.name == "postgresql":
+            columns = [c.name for c in Report.__table__.columns if c.name not in ("latitude", "longitude",
+                                                                                  "consent_at", "assisted_by_id",
+                                                                                  "duplicate_of_id", "submission_key")]
+            raw = db.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                with cursor.copy(f"COPY report ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([row.get(c) for c in columns])
+                raw.commit()
+                cursor.execute("ANALYZE report")
+                raw.commit()
+            finally:
+                raw.close()
+        else:
+            batch = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 20_000:
+                    db.session.execute(insert(Report), batch)
+                    batch = []
+            if batch:
+                db.session.execute(insert(Report), batch)
+            db.session.commit()
+            db.session.execute(db.text("ANALYZE"))
+            db.session.commit()
+    return time.perf_counter() - began
+
+
+def measure(label: str, fn, repeat: int) -> dict:
+    """Run ``fn`` once to warm up, ``repeat`` times timed, once under tracemalloc; print a line."""
+    first = time.perf_counter()
+    fn()
+    cold = time.perf_counter() - first
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] / MB
+    tracemalloc.stop()
+    result = {"label": label, "cold": cold, "median": pystats.median(times), "max": max(times), "peak_mb": peak}
+    print(f"{label:<34} median {result['median']:7.3f} s  max {result['max']:7.3f} s  first {cold:7.3f} s  "
+          f"python peak {peak:7.1f} MB", flush=True)
+    return result
+
+
+def compare(label_a: str, fn_a, label_b: str, fn_b, repeat: int) -> None:
+    """Time ``fn_a`` and ``fn_b`` alternately (a, b, a, b, ...) so that both see the same
+    machine load; print each one's median and the median of the per-pair ratios a / b,
+    then each one's peak of Python allocations."""
+    pairs = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn_a()
+        middle = time.perf_counter()
+        fn_b()
+        pairs.append((middle - began, time.perf_counter() - middle))
+    peaks = []
+    for fn in (fn_a, fn_b):
+        tracemalloc.start()
+        fn()
+        peaks.append(tracemalloc.get_traced_memory()[1] / MB)
+        tracemalloc.stop()
+    for index, label in enumerate((label_a, label_b)):
+        times = [p[index] for p in pairs]
+        print(f"{label:<34} median {pystats.median(times):7.3f} s  max {max(times):7.3f} s  "
+              f"python peak {peaks[index]:7.1f} MB", flush=True)
+    ratios = [a / b for a, b in pairs]
+    print(f"ratio {label_a} / {label_b}: median {pystats.median(ratios):.2f} "
+          f"(pairs: {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
+
+
+def bare_table_html(lines) -> str:
+    """One table with the appendix's columns, texts and CSS, nothing else around it."""
+    from flask import current_app
+    from markupsafe import escape
+
+    from hpsmart.i18n import format_local_date
+
+    css = (Path(current_app.root_path) / "templates" / "pdf" / "document.css").read_text(encoding="utf-8")
+    rows = "".join(
+        f'<tr><td class="c">{n}</td><td class="code">{escape(x.tracking_code)}</td>'
+        f'<td class="c">{format_local_date(x.received_at)}</td><td>{escape(x.title)}</td><td>{escape(x.unit)}</td>'
+        f'<td>{escape(x.agency)}</td><td>{escape(x.status.title)}</td></tr>'
+        for n, x in enumerate(lines, start=1))
+    return (f"<html><head><meta charset='utf-8'><style>{css}</style></head><body>"
+            "<table class='data small'><colgroup><col style='width: 7%'><col style='width: 17%'>"
+            "<col style='width: 12%'><col style='width: 25%'><col style='width: 13%'><col style='width: 14%'>"
+            "<col style='width: 12%'></colgroup><thead><tr><th>STT</th><th>Mã phản ánh</th><th>Ngày</th>"
+            "<th>Tiêu đề</th><th>Phường, xã</th><th>Đơn vị</th><th>Trạng thái</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></body></html>")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL (emptied!) or SQLite URL; "
+                                                             "default: a SQLite file in the work dir")
+    parser.add_argument("--month", type=int, default=10_000, help="reports in November 2026")
+    parser.add_argument("--year", type=int, default=0, help="reports over the year before (0: skip)")
+    parser.add_argument("--pdf", action="store_true", help="also measure the PDF report")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--workdir", default="", help="temporary files (default: a new temp dir)")
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="hpsmart-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    if url.startswith("sqlite:///") and args.database_url == "":
+        Path(url[len("sqlite:///"):]).unlink(missing_ok=True)
+    app = build_app(url, workdir)
+    print(f"database: {url.split('@')[-1]}   cpus: {os.cpu_count()}", flush=True)
+    took = insert_reports(app, args.month, *MONTH, seed=1, first_id=1)
+    print(f"inserted {args.month:,} reports for November 2026 in {took:.1f} s", flush=True)
+    if args.year:
+        took = insert_reports(app, args.year, YEAR[0], MONTH[0] - timedelta(days=1), seed=2,
+                              first_id=10_000_000)
+        print(f"inserted {args.year:,} reports for Dec 2025 - Oct 2026 in {took:.1f} s", flush=True)
+
+    from hpsmart.extensions import db
+    from hpsmart.services import statistics as st
+
+    with app.app_context():
+        stats = st.compute(*MONTH, now=NOW)
+        print(f"November: {stats.totals.received:,} received, {stats.totals.answered:,} answered, "
+              f"median {stats.median_days} / p90 {stats.p90_days} working days", flush=True)
+        measure("statistics month", lambda: st.compute(*MONTH, now=NOW), args.repeat)
+        if args.year:
+            year = st.compute(*YEAR, now=NOW)
+            print(f"Year: {year.totals.received:,} received", flush=True)
+            measure("statistics year", lambda: st.compute(*YEAR, now=NOW), args.repeat)
+        if args.pdf:
+            from flask_babel import force_locale
+
+            from hpsmart.pdf import html_to_pdf
+            from hpsmart.pdf.summary import SummaryOptions, summary_pdf
+
+            rows = st.count_received(*APPENDIX)
+            print(f"appendix period {APPENDIX[0]} - {APPENDIX[1]}: {rows:,} reports", flush=True)
+            pdf_repeat = max(1, min(args.repeat, 3))
+            measure("pdf month, no appendix", lambda: summary_pdf(*MONTH, now=NOW), pdf_repeat)
+            with force_locale("vi"):
+                html = bare_table_html(st.report_lines(*APPENDIX, now=NOW))
+            compare(f"pdf {rows:,}-row appendix", lambda: summary_pdf(*APPENDIX, options=SummaryOptions(appendix=True),
+                                                                     now=NOW),
+                    f"bare {rows:,}-row table (WeasyPrint)", lambda: html_to_pdf(html), pdf_repeat)
+        db.session.remove()
+    print(f"process peak resident set (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

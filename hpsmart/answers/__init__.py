@@ -1,0 +1,1 @@
+"""Answers: the answer panel, the lead's approvals, answer documents and settings (issue 5)."""

@@ -1,0 +1,1 @@
+"""One report in the shared inbox: its page (or panel), workflow actions, notes, presence."""

@@ -1,0 +1,72 @@
+"""Forms of the statistics pages: the period and filters, and the PDF report's options.
+
+Both are GET forms (nothing changes: no CSRF token). Parameter names follow the
+stable address of the PDF report, ``/reports/summary.pdf?from=2026-11-01&to=2026-11-30``,
+and the inbox's filter names (``agency``, ``unit``, ``category``, ``channel``),
+so one query string serves the dashboard, the PDF and the inbox links.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional, ValidationError
+
+from ..forms import Form, select_choices, strip_nfc
+
+
+class PeriodForm(Form):
+    """Period (local dates, both included) and optional filters.
+
+    ``agency`` is an agency id (or ``mine``), ``unit`` a ward/commune code,
+    ``category`` a category code, ``channel`` a channel value; choices are set by
+    ``period_form``.
+    """
+
+    class Meta:
+        csrf = False
+
+    date_from = DateField(_l("From"), name="from", validators=[Optional()], format="%Y-%m-%d")
+    date_to = DateField(_l("To"), name="to", validators=[Optional()], format="%Y-%m-%d")
+    agency = SelectField(_l("Agency"), validators=[Optional()])
+    unit = SelectField(_l("Ward/commune"), validators=[Optional()])
+    category = SelectField(_l("Category"), validators=[Optional()])
+    channel = SelectField(_l("Channel"), validators=[Optional()])
+
+    def validate_date_to(self, field):
+        if self.date_from.data and field.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end of the period is before its start."))
+
+
+class PdfOptionsForm(PeriodForm):
+    """The period form plus the options of one PDF report (nothing is stored)."""
+
+    number = StringField(_l("Document number (leave empty for the clerk)"), filters=[strip_nfc],
+                         validators=[Length(max=20)], render_kw={"maxlength": 20, "inputmode": "numeric"})
+    signer_authority = StringField(_l("Signing authority (e.g. KT. GIÁM ĐỐC)"), filters=[strip_nfc],
+                                   validators=[Length(max=80)])
+    signer_title = StringField(_l("Title of the signer (e.g. PHÓ GIÁM ĐỐC)"), filters=[strip_nfc],
+                               validators=[Length(max=80)])
+    signer_name = StringField(_l("Name of the signer"), filters=[strip_nfc], validators=[Length(max=120)])
+    recipients = TextAreaField(_l("Recipients (one per line)"), filters=[strip_nfc],
+                               validators=[Length(max=2000)], render_kw={"rows": 4})
+    notable = StringField(_l("Notable reports (tracking codes, separated by commas or spaces)"),
+                          filters=[strip_nfc], validators=[Length(max=1000)])
+    appendix = BooleanField(_l("Add the list of all reports as an appendix"))
+
+
+def _with_choices(form, options) -> None:
+    form.agency.choices = select_choices([("", _l("All agencies")), *options.agencies])
+    form.unit.choices = select_choices([("", _l("All wards and communes")), *options.units])
+    form.category.choices = select_choices([("", _l("All categories")), *options.categories])
+    form.channel.choices = select_choices([("", _l("All channels")), *options.channels])
+
+
+def period_form(args, options, form_class=PeriodForm):
+    """A ``PeriodForm`` (or ``PdfOptionsForm``) bound to query arguments.
+
+    :param args: ``request.args``.
+    :param options: ``hpsmart.services.inbox.FilterOptions`` (choices, labels localized).
+    """
+    form = form_class(formdata=args)
+    _with_choices(form, options)
+    return form

@@ -1,0 +1,177 @@
+"""The inbox list in chromium: active search, filters in the URL, Back, bulk actions (with and without JavaScript)."""
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from hpsmart.models import ReportStatus, Urgency
+
+from .. import factories
+
+pytestmark = pytest.mark.browser
+
+
+def token() -> str:
+    """A word no other test's report contains (the live database is shared by the run)."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+def make_reports(live_data, *specs) -> list[str]:
+    """Commit reports and return their tracking codes.
+
+    Each spec is a ``dict`` of ``factories.report`` keywords; ``agency_name`` names
+    the handling agency (looked up inside the live app).
+    """
+    codes = []
+    with live_data():
+        for spec in specs:
+            spec = dict(spec)
+            if "agency_name" in spec:
+                spec["agency"] = factories.agency(spec.pop("agency_name"))
+            codes.append(factories.report(**spec).tracking_code)
+    return codes
+
+
+def rows(page):
+    return page.locator("#report-list tbody tr")
+
+
+def query_of(page) -> dict:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def mark_document(page) -> None:
+    """Tag the loaded document: a full page load (navigation) drops the tag."""
+    page.evaluate("window.__inboxMarker = 'kept'")
+
+
+def document_kept(page) -> bool:
+    return page.evaluate("window.__inboxMarker === 'kept'")
+
+
+def test_active_search_updates_the_list_without_a_page_load(page, login, live_data):
+    word = token()
+    lamp, pothole = make_reports(
+        live_data,
+        {"title": f"Đèn đường hỏng ở ngõ {word}", "address": "Phường Đa Kao"},
+        {"title": f"Ổ gà sâu trước nhà {word}"},
+    )
+    login(page, "ioc_operator")
+    page.goto(f"/inbox/?q={word}")
+    expect(rows(page)).to_have_count(2)
+    mark_document(page)
+
+    with page.expect_request(lambda r: r.headers.get("hx-request") == "true"):
+        page.fill("#inbox-q", f"DEN DUONG {word}")  # no accents, upper case
+
+    expect(rows(page).filter(has_text=lamp)).to_have_count(1)
+    expect(rows(page).filter(has_text=pothole)).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"[?&]q=DEN(\+|%20)DUONG(\+|%20)" + word))
+    assert document_kept(page), "the search reloaded the whole page"
+    # the URL carries only what is set: no empty parameters
+    assert set(query_of(page)) == {"q"}
+
+
+def test_filter_change_updates_the_url_and_back_restores_the_full_page(page, login, live_data):
+    word = token()
+    new_normal, new_urgent, routed = make_reports(
+        live_data,
+        {"title": f"Rác thải ven đường {word}"},
+        {"title": f"Cây đổ chắn đường {word}", "urgency": Urgency.URGENT},
+        {"title": f"Nắp cống vỡ {word}", "status": ReportStatus.ROUTED, "agency_name": "Sở Xây dựng"},
+    )
+    login(page, "ioc_operator")
+    page.goto(f"/inbox/?q={word}")
+    expect(rows(page)).to_have_count(3)
+    mark_document(page)
+
+    # status: new
+    page.locator("#inbox-filters .multi summary").click()
+    page.locator("#inbox-filters input[name=status][value=new]").check()
+    expect(page).to_have_url(re.compile(r"[?&]status=new"))
+    expect(rows(page)).to_have_count(2)
+    expect(rows(page).filter(has_text=routed)).to_have_count(0)
+    filtered_url = page.url
+
+    # then urgency: urgent
+    page.select_option("#inbox-filters select[name=urgency]", "urgent")
+    expect(page).to_have_url(re.compile(r"[?&]urgency=urgent"))
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).filter(has_text=new_urgent)).to_have_count(1)
+    assert document_kept(page), "a filter change reloaded the whole page"
+    assert query_of(page) == {"q": [word], "status": ["new"], "urgency": ["urgent"]}
+
+    # Back: the previous filtered list, fetched from the server as a full page
+    with page.expect_response(lambda r: r.request.headers.get("hx-history-restore-request") == "true") as info:
+        page.go_back()
+    restore = info.value
+    assert "hx-request" not in restore.request.headers  # a history restore is not an htmx request
+    assert "<html" in restore.text() and 'id="inbox-filters"' in restore.text()
+    expect(page).to_have_url(filtered_url)
+    expect(rows(page)).to_have_count(2)
+    expect(rows(page).filter(has_text=new_normal)).to_have_count(1)
+    # the page came back whole: its form shows that list's filters
+    expect(page.locator("#inbox-filters select[name=urgency]")).to_have_value("")
+    expect(page.locator("#inbox-filters input[name=status][value=new]")).to_be_checked()
+    expect(page.locator("#inbox-q")).to_have_value(word)
+
+
+def test_bulk_accept_with_htmx_shows_the_outcome_in_the_list(page, login, live_data):
+    word = token()
+    first, second, closed = make_reports(
+        live_data,
+        {"title": f"Ngập nước sau mưa {word}"},
+        {"title": f"Vỉa hè bị lấn chiếm {word}"},
+        {"title": f"Đã xử lý xong {word}", "status": ReportStatus.PUBLISHED},
+    )
+    login(page, "ioc_operator")
+    page.goto(f"/inbox/?q={word}")
+    mark_document(page)
+    for code in (first, second, closed):
+        rows(page).filter(has_text=code).locator("input[name=report]").check()
+    page.select_option("#bulk-form select[name=action]", "accept")
+    page.click("#bulk-form button[type=submit]")
+
+    result = page.locator("#report-list .bulk-result p")
+    expect(result).to_have_count(2)  # the counts, then the reason for the skipped one
+    expect(result.nth(1)).to_contain_text(closed)
+    assert re.findall(r"\d+", result.nth(0).inner_text()) == ["2", "1"]
+    assert document_kept(page)
+    for code in (first, second):
+        expect(rows(page).filter(has_text=code).locator(".badge")).to_have_class(re.compile("reportstatus-accepted"))
+
+
+def test_filters_and_bulk_work_without_javascript(new_context, login, live_data):
+    page = new_context(java_script_enabled=False).new_page()
+    word = token()
+    wanted, other = make_reports(
+        live_data,
+        {"title": f"Đèn tín hiệu giao thông tắt {word}"},
+        {"title": f"Tiếng ồn công trình {word}", "status": ReportStatus.REJECTED},
+    )
+    login(page, "ioc_operator")
+    page.goto("/inbox/")
+    expect(page.locator("#report-list thead input.js-only")).to_be_hidden()
+    page.fill("#inbox-q", word)
+    page.locator("#inbox-filters .multi summary").click()  # <details> opens without JavaScript too
+    page.locator("#inbox-filters input[name=status][value=new]").check()
+    with page.expect_navigation():
+        page.click("#inbox-filters button[type=submit]")
+    assert query_of(page)["q"] == [word] and query_of(page)["status"] == ["new"]
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).filter(has_text=wanted)).to_have_count(1)
+    filtered = page.url
+
+    rows(page).filter(has_text=wanted).locator("input[name=report]").check()
+    page.select_option("#bulk-form select[name=action]", "accept")
+    with page.expect_navigation():
+        page.click("#bulk-form button[type=submit]")
+    assert urlsplit(page.url).path == "/inbox/" and query_of(page) == parse_qs(urlsplit(filtered).query)
+    expect(page.locator(".flashes .flash").first).to_contain_text("1")
+    expect(rows(page).filter(has_text=wanted)).to_have_count(0)  # accepted: no longer "new"
+    expect(page.locator("#report-list td.empty")).to_have_count(1)
+    assert other  # the rejected one was never listed
