@@ -78,7 +78,19 @@ def describe(event: ReportEvent) -> str:
     if action == "note":
         return _("Internal note")
     if action == "answer":
+        if new == "edited":
+            return _("Answer edited by the lead before approval")
+        if new == "submitted":
+            return _("Answer sent for approval")
         return _("Answer")
+    if action == "photo":
+        return {"hidden": _("Photo hidden from the public"), "shown": _("Photo shown to the public again"),
+                "blurred": _("Photo blurred for the public"),
+                "removed": _("Photo removed")}.get(new or "", _("Photo changed"))
+    if action == "feedback":
+        if new == "satisfied":
+            return _("The citizen is satisfied with the answer")
+        return _("The citizen is not satisfied with the answer")
     if old or new:  # an action this module does not know yet: its code and the values
         return f"{action}: {values['old']} → {values['new']}"
     return action

@@ -50,10 +50,11 @@ from sqlalchemy.orm import load_only, selectinload
 from ..extensions import db
 from ..i18n import LOCAL_TZ, format_local_date, to_local
 from ..models import (AdministrativeUnit, Agency, ApiClient, Attachment, Category, Channel, Report, ReportEvent,
-                      ReportStatus, UnitLevel, User, utcnow)
+                      ReportStatus, Response, ResponseState, UnitLevel, User, utcnow)
 from ..text import fold, nfc
 from .intake import (IntakeError, PhotoUpload, ReportSubmission, current_unit_by_code,
                      find_by_submission_key, submit_report, validate_submission)
+from .public import Secrets, public_street, rounded_point, scrub
 from .reference import HAI_PHONG_PROVINCE_CODE
 from .tracking import normalise_tracking_code
 
@@ -625,13 +626,20 @@ def posted_resource(result: CreatedRequest, account_id: str | None) -> dict:
 def published_answers(reports: list[Report]) -> dict[int, str]:
     """The published answer of each published report: ``{report id: text}``.
 
-    The one place that knows where the answer lives. Until issue 5 gives answers
-    their own model, it is the note of the latest public ``answer`` event or of the
-    public status event that published the report (as on the tracking page).
+    The one place that knows where the answer lives: the body of the latest published
+    ``Response``; for reports published before answers had their own rows, the note of
+    the latest public ``answer`` event or of the public status event that published it.
     """
     ids = [r.id for r in reports if r.status == ReportStatus.PUBLISHED]
     if not ids:
         return {}
+    answers = {report_id: body for report_id, body in db.session.execute(
+        select(Response.report_id, Response.body)
+        .where(Response.report_id.in_(ids), Response.state == ResponseState.PUBLISHED)
+        .order_by(Response.published_at, Response.id))}
+    ids = [i for i in ids if i not in answers]
+    if not ids:
+        return answers
     rows = db.session.execute(
         select(ReportEvent.report_id, ReportEvent.note)
         .where(ReportEvent.report_id.in_(ids), ReportEvent.public.is_(True), ReportEvent.note.is_not(None),
@@ -639,7 +647,8 @@ def published_answers(reports: list[Report]) -> dict[int, str]:
                or_(ReportEvent.action == "answer",
                    and_(ReportEvent.action == "status", ReportEvent.new_value == ReportStatus.PUBLISHED.value)))
         .order_by(ReportEvent.id))
-    return {report_id: note for report_id, note in rows}  # the latest wins
+    answers.update({report_id: note for report_id, note in rows})  # the latest wins
+    return answers
 
 
 def status_notes_for(reports: list[Report]) -> dict[int, str | None]:
@@ -665,7 +674,10 @@ def status_notes_for(reports: list[Report]) -> dict[int, str | None]:
 
 
 def _address(report: Report) -> str | None:
-    parts = [p for p in (report.address, report.admin_unit.name if report.admin_unit else None) if p]
+    """The public address: the street without house or alley numbers (as on the public
+    pages, :func:`hpsmart.services.public.public_street`), then the ward."""
+    parts = [p for p in (public_street(report.address), report.admin_unit.name if report.admin_unit else None)
+             if p]
     return ", ".join(parts) or None
 
 
@@ -693,19 +705,24 @@ def request_resources(reports: list[Report], base_url: str, locale: str) -> list
     :param base_url: the API's scheme and host (``request.url_root``), for ``media_url``.
     :param locale: language of ``service_name``.
     :returns: dicts with exactly the keys of the specification but ``zipcode``; never any
-        of the reporter's contact data.
+        of the reporter's contact data. Texts are shown as on the public pages: the
+        reporter's name (unless allowed), phone and e-mail scrubbed from the description
+        and the status notes, the address without house numbers, the point rounded to
+        about 110 m (:mod:`hpsmart.services.public`).
     """
     notes = status_notes_for(reports)
     out = []
     for report in reports:
         category = report.category
+        secrets = Secrets.of(report)
+        point = rounded_point(report.latitude, report.longitude)
         out.append({
             "service_request_id": report.tracking_code,
             "status": "closed" if report.status.is_closed else "open",
-            "status_notes": notes.get(report.id),
+            "status_notes": scrub(notes[report.id], secrets) if notes.get(report.id) else None,
             "service_name": category.name(locale) if category is not None else None,
             "service_code": category.code if category is not None else "",
-            "description": _description_out(report.description),
+            "description": _description_out(scrub(report.description, secrets)),
             "agency_responsible": report.agency.name if report.agency is not None else None,
             "service_notice": None,
             "requested_datetime": local_iso(report.created_at),
@@ -713,20 +730,23 @@ def request_resources(reports: list[Report], base_url: str, locale: str) -> list
             "expected_datetime": local_iso(report.deadline),
             "address": _address(report),
             "address_id": report.admin_unit.code if report.admin_unit is not None else None,
-            "lat": report.latitude,
-            "long": report.longitude,
+            "lat": point[0] if point else None,
+            "long": point[1] if point else None,
             "media_url": _media_url(report, base_url),
         })
     return out
 
 
 def _loaded():
-    """``select(Report)`` loading only what a service request shows (never the reporter's
-    contact columns), with its category, agency, unit and photos."""
+    """``select(Report)`` loading only what a service request shows, with its category,
+    agency, unit and photos. The reporter's contact columns are loaded only to scrub
+    them out of the texts; they are never output."""
     return select(Report).options(
         load_only(Report.tracking_code, Report.description, Report.category_id, Report.address,
                   Report.admin_unit_id, Report.latitude, Report.longitude, Report.status, Report.deadline,
-                  Report.agency_id, Report.created_at, Report.updated_at, Report.version),
+                  Report.agency_id, Report.created_at, Report.updated_at, Report.version,
+                  Report.reporter_name, Report.reporter_phone, Report.reporter_email,
+                  Report.reporter_name_public),
         selectinload(Report.category).load_only(Category.code, Category.name_vi, Category.name_en),
         selectinload(Report.agency).load_only(Agency.name),
         selectinload(Report.admin_unit).load_only(AdministrativeUnit.code, AdministrativeUnit.name),

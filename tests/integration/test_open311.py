@@ -300,7 +300,7 @@ def test_address_id_is_the_ward_code(client, api_key):
     report = report_by_code(item["service_request_id"])
     assert report.admin_unit_id == unit.id and report.latitude is None and report.address == "12 Tô Hiệu"
     data = client.get(f"{API}/requests/{report.tracking_code}.json").get_json()[0]
-    assert data["address_id"] == unit.code and data["address"] == f"12 Tô Hiệu, {LE_CHAN}"
+    assert data["address_id"] == unit.code and data["address"] == f"Tô Hiệu, {LE_CHAN}"  # no house number in public
 
 
 def test_address_string_naming_the_ward_is_enough(client, api_key):
@@ -479,7 +479,7 @@ def test_get_request_maps_every_field(client, db, api_key):
     assert entry["expected_datetime"].endswith("+07:00")
     assert entry["expected_datetime"] == report.deadline.astimezone(open311.LOCAL_TZ).isoformat(timespec="seconds")
     assert entry["status_notes"] is None and entry["agency_responsible"] is None
-    assert entry["lat"] == 20.8449 and entry["long"] == 106.6881
+    assert entry["lat"] == 20.845 and entry["long"] == 106.688  # rounded to about 110 m, as on public pages
     assert entry["media_url"].startswith("http://localhost/media/p/") and entry["media_url"].endswith(".jpg")
     # Lower case and without dashes still finds it; English names on request.
     english = client.get(f"{API}/requests/{report.tracking_code.lower()}.json?locale=en").get_json()[0]
@@ -908,3 +908,22 @@ def test_load_demo_includes_the_demo_api_client(runner, client, app, monkeypatch
     assert result.exit_code == 0, result.output
     item = posted(client, fields("acceptance-check-key"))
     assert report_by_code(item["service_request_id"]).channel == Channel.APP
+
+
+def test_get_scrubs_reporter_data_typed_into_the_texts(client, db, users):
+    """A reporter who typed her own phone and e-mail into the description, and an answer
+    that thanks her by name: GET shows the texts as the public pages do, without them."""
+    from hpsmart.models import Response, ResponseState
+
+    report = factories.report(description="Gọi tôi 0900 000 001 hoặc binh@example.invalid nhé",
+                              reporter_name="Trần Thị Bình", reporter_phone="0900000001",
+                              reporter_email="binh@example.invalid", address="Số 18 Lạch Tray",
+                              status=ReportStatus.PUBLISHED)
+    db.session.add(Response(report=report, body="Cảm ơn chị Trần Thị Bình, đã vá xong.",
+                            state=ResponseState.PUBLISHED, published_at=report.created_at))
+    db.session.flush()
+    body = client.get(f"/open311/v2/requests/{report.tracking_code}.json").get_data(as_text=True)
+    for secret in ("0900 000 001", "0900000001", "binh@example.invalid", "Trần Thị Bình", "Số 18"):
+        assert secret not in body
+    entry = json.loads(body)[0]
+    assert "đã vá xong" in entry["status_notes"] and "Lạch Tray" in entry["address"]

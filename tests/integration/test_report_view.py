@@ -863,3 +863,19 @@ def test_no_other_events_written_by_viewing(client, db, login_as):
                                                          ReportEvent.action != "created")) is None
     assert reload(db, report).version == report.version
 
+
+
+@pytest.mark.parametrize(("action", "old", "new", "sentence"), [
+    ("feedback", None, "satisfied", "Người phản ánh hài lòng với kết quả trả lời"),
+    ("feedback", None, "not_satisfied", "Người phản ánh chưa hài lòng với kết quả trả lời"),
+    ("photo", None, "hidden", "Ảnh đã được ẩn khỏi trang công khai"),
+    ("photo", None, "blurred", "Ảnh công khai đã được làm mờ"),
+    ("answer", "draft", "submitted", "Đã gửi trả lời để lãnh đạo duyệt"),
+    ("answer", "submitted", "edited", "Lãnh đạo đơn vị đã sửa nội dung trả lời trước khi duyệt"),
+])
+def test_answer_photo_and_feedback_events_read_as_sentences(app, action, old, new, sentence):
+    """No raw codes in the history: every action the app writes has its own sentence."""
+    from hpsmart.report.history import describe
+
+    with app.test_request_context():
+        assert describe(ReportEvent(action=action, old_value=old, new_value=new)) == sentence
