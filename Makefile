@@ -64,15 +64,20 @@ run: install
 	@echo "hpsmart: serving on http://127.0.0.1:$(PORT) (Ctrl+C stops it)"
 	exec $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# Browser tests drive Debian's chromium; install it when we can (root with apt-get).
+# Browser tests drive Debian's chromium; the PDF tests turn pages into images with
+# poppler's pdftoppm. Install them when we can (root with apt-get).
 chromium:
-	@if [ -x "$(CHROMIUM)" ]; then :; \
-	elif [ "$(CHROMIUM)" = /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "Installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	@missing=""; \
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	     { [ "$(CHROMIUM)" = /usr/bin/chromium ] || [ -x "$(CHROMIUM)" ]; }; then \
+	  echo "Installing Debian's$$missing for the browser and PDF tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-	  echo "The browser tests need Debian's chromium at $(CHROMIUM): run 'sudo apt-get install chromium'," >&2; \
-	  echo "or name another build with 'make test CHROMIUM=/path/to/chromium'." >&2; \
+	  echo "The tests need Debian's$$missing: run 'sudo apt-get install$$missing'" >&2; \
+	  echo "(or name another chromium build with 'make test CHROMIUM=/path/to/chromium')." >&2; \
 	  exit 1; \
 	fi
 

@@ -40,12 +40,13 @@ What it does:
 Output: a markdown table (median, p95 ms, SQL statement count, main plan) on stdout and
 in ``--out`` (default: ``inbox-<database>-<reports>.md`` in the work folder), with the
 full plans after it. The PostgreSQL scratch database is dropped at the end unless
-``--keep``. Nothing is asserted.
+``--keep``; ``--reuse`` measures a kept database again (after a migration, say) without
+reloading it. Nothing is asserted.
 """
 from __future__ import annotations
 
 import argparse
-import io
+import json
 import os
 import random
 import re
@@ -563,17 +564,23 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="a PostgreSQL scratch database: DROPPED and created again (default: SQLite)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure a database kept by an earlier --keep run (migrated to head again, not reloaded)")
     parser.add_argument("--out", type=Path, default=None, help="markdown file for the results")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hpsmart-bench-inbox-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
+    facts_file = workdir / f"inbox-{'postgresql' if args.database_url else 'sqlite'}-{args.reports}.json"
     if args.database_url:
-        url = fresh_postgres(args.database_url)
+        url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if not args.reuse:
+            url = fresh_postgres(args.database_url)
     else:
         path = workdir / f"inbox-{args.reports}.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if not args.reuse:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     app = make_app(url)
     from flask_migrate import upgrade
@@ -584,20 +591,27 @@ def main() -> None:
     try:
         with app.app_context():
             upgrade()
-            load_reference()
-            db.session.commit()
+            if not args.reuse:
+                load_reference()
+                db.session.commit()
             dialect = db.engine.dialect.name
             version = db.session.execute(db.text("SELECT version()" if dialect == "postgresql"
                                                  else "SELECT sqlite_version()")).scalar()
         now = datetime.now(timezone.utc)
-        started = time.perf_counter()
-        sample = bulk_load(app, args.reports, now)
-        load_s = time.perf_counter() - started
-        facts = setup_people_and_events(app, sample, now)
-        t = sample["timings"]
-        print(f"{dialect} ({version.split(',')[0]}): loaded {args.reports:,} reports in {load_s:.0f} s "
-              f"(rows {t['rows']:.0f} s, {len(sample['index_names'])} indexes {t['indexes']:.0f} s, "
-              f"analyze {t['analyze']:.0f} s)", flush=True)
+        if args.reuse:
+            saved = json.loads(facts_file.read_text())
+            sample, facts, load_s = saved["sample"], saved["facts"], saved["load_s"]
+            print(f"{dialect}: reusing the {args.reports:,} reports loaded earlier", flush=True)
+        else:
+            started = time.perf_counter()
+            sample = bulk_load(app, args.reports, now)
+            load_s = time.perf_counter() - started
+            facts = setup_people_and_events(app, sample, now)
+            facts_file.write_text(json.dumps({"sample": sample, "facts": facts, "load_s": load_s}))
+            t = sample["timings"]
+            print(f"{dialect} ({version.split(',')[0]}): loaded {args.reports:,} reports in {load_s:.0f} s "
+                  f"(rows {t['rows']:.0f} s, {len(sample['index_names'])} indexes {t['indexes']:.0f} s, "
+                  f"analyze {t['analyze']:.0f} s)", flush=True)
 
         clients = {"ioc": login(app, "ioc@bench.example.com"), "staff": login(app, "staff@bench.example.com")}
         specs = scenarios(app, facts, sample)

@@ -26,7 +26,9 @@ printed), and once more under ``tracemalloc`` for the peak of Python allocations
   letterhead, figures or charts. These two run alternately (so both see the same
   load on a shared machine) and the median of the per-pair ratios is printed.
 
-Times are wall-clock seconds on this machine; ``ru_maxrss`` (peak resident set
+Times are wall-clock seconds on this machine, and ``cpu``: CPU seconds of this
+process (the database server's work not included; less disturbed than wall time
+when other jobs share the machine); ``ru_maxrss`` (peak resident set
 of the whole process, MB) is printed at the end. Nothing is asserted.
 """
 from __future__ import annotations
@@ -179,32 +181,36 @@ def measure(label: str, fn, repeat: int) -> dict:
     first = time.perf_counter()
     fn()
     cold = time.perf_counter() - first
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeat):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - began)
+        cpu_times.append(time.process_time() - cpu)
     tracemalloc.start()
     fn()
     peak = tracemalloc.get_traced_memory()[1] / MB
     tracemalloc.stop()
-    result = {"label": label, "cold": cold, "median": pystats.median(times), "max": max(times), "peak_mb": peak}
+    result = {"label": label, "cold": cold, "median": pystats.median(times), "max": max(times), "peak_mb": peak,
+              "cpu": pystats.median(cpu_times)}
     print(f"{label:<34} median {result['median']:7.3f} s  max {result['max']:7.3f} s  first {cold:7.3f} s  "
-          f"python peak {peak:7.1f} MB", flush=True)
+          f"cpu {result['cpu']:7.3f} s  python peak {peak:7.1f} MB", flush=True)
     return result
 
 
 def compare(label_a: str, fn_a, label_b: str, fn_b, repeat: int) -> None:
     """Time ``fn_a`` and ``fn_b`` alternately (a, b, a, b, ...) so that both see the same
-    machine load; print each one's median and the median of the per-pair ratios a / b,
-    then each one's peak of Python allocations."""
+    machine load; print each one's median wall time and CPU time of this process
+    (``time.process_time``: what a busy shared machine disturbs least), the medians
+    of the per-pair ratios a / b, then each one's peak of Python allocations."""
     pairs = []
     for _ in range(repeat):
-        began = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn_a()
-        middle = time.perf_counter()
+        wall_mid, cpu_mid = time.perf_counter(), time.process_time()
         fn_b()
-        pairs.append((middle - began, time.perf_counter() - middle))
+        pairs.append(((wall_mid - wall, cpu_mid - cpu),
+                      (time.perf_counter() - wall_mid, time.process_time() - cpu_mid)))
     peaks = []
     for fn in (fn_a, fn_b):
         tracemalloc.start()
@@ -212,12 +218,15 @@ def compare(label_a: str, fn_a, label_b: str, fn_b, repeat: int) -> None:
         peaks.append(tracemalloc.get_traced_memory()[1] / MB)
         tracemalloc.stop()
     for index, label in enumerate((label_a, label_b)):
-        times = [p[index] for p in pairs]
-        print(f"{label:<34} median {pystats.median(times):7.3f} s  max {max(times):7.3f} s  "
-              f"python peak {peaks[index]:7.1f} MB", flush=True)
-    ratios = [a / b for a, b in pairs]
-    print(f"ratio {label_a} / {label_b}: median {pystats.median(ratios):.2f} "
-          f"(pairs: {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
+        walls = [p[index][0] for p in pairs]
+        cpus = [p[index][1] for p in pairs]
+        print(f"{label:<34} median {pystats.median(walls):7.3f} s  max {max(walls):7.3f} s  "
+              f"cpu {pystats.median(cpus):7.3f} s  python peak {peaks[index]:7.1f} MB", flush=True)
+    wall_ratios = [a[0] / b[0] for a, b in pairs]
+    cpu_ratios = [a[1] / b[1] for a, b in pairs]
+    print(f"ratio {label_a} / {label_b}: wall median {pystats.median(wall_ratios):.2f} "
+          f"(pairs {', '.join(f'{r:.2f}' for r in wall_ratios)}), cpu median {pystats.median(cpu_ratios):.2f} "
+          f"(pairs {', '.join(f'{r:.2f}' for r in cpu_ratios)})", flush=True)
 
 
 def bare_table_html(lines) -> str:

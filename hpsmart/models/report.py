@@ -141,7 +141,7 @@ class Report(db.Model):
 
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
     # Idempotency key of the form or API call that created it (one report per key).
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 

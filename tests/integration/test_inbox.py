@@ -217,6 +217,24 @@ def test_pages_of_fifty_with_the_total(client, ioc):
     assert len(notices(beyond)) == 1
 
 
+def test_total_is_counted_up_to_the_limit(client, ioc, monkeypatch):
+    from hpsmart.services import inbox as service
+
+    monkeypatch.setattr(service, "COUNT_LIMIT", 60)
+    made = [factories.report(title=f"capcase {i}") for i in range(61)]
+    first = client.get("/inbox/?q=capcase")
+    # "More than 60 reports" (translated): the count line starts with words, not the number.
+    assert re.search(r'<p class="count">[^<\d]+60\D', first.text) and len(codes(first)) == 50
+    second = client.get("/inbox/?q=capcase&page=2")
+    assert set(codes(first)) | set(codes(second)) == {r.tracking_code for r in made}
+    beyond = client.get("/inbox/?q=capcase&page=3")  # the pages stop at the limit: narrow the filters
+    assert codes(beyond) == codes(second) and len(notices(beyond)) == 1
+    factories.report(title="capother one")
+    factories.report(title="capother two")
+    exact = client.get("/inbox/?q=capother")
+    assert count_of(exact) == 2
+
+
 @pytest.mark.parametrize("query", [
     "status=bogus", "page=abc", "page=0", "page=-5", "page=99999999999999999999", "date_from=31/12/2026",
     "date_to=2026-13-45", "agency=x", "agency=999999", "category=nope", "unit=00000", "unit=abc",
