@@ -175,3 +175,28 @@ def test_filters_and_bulk_work_without_javascript(new_context, login, live_data)
     expect(rows(page).filter(has_text=wanted)).to_have_count(0)  # accepted: no longer "new"
     expect(page.locator("#report-list td.empty")).to_have_count(1)
     assert other  # the rejected one was never listed
+
+
+def test_a_report_opens_beside_the_list_and_its_actions_work_there(page, login, live_data):
+    """Clicking a tracking code shows the report in the side panel (the list stays, the URL
+    stays the list's); routing it from the panel updates the panel in place."""
+    word = token()
+    (code,) = make_reports(live_data, {"title": f"Cống tràn nước {word}"})
+    page.set_viewport_size({"width": 1400, "height": 900})
+    login(page, "ioc_operator")
+    page.goto(f"/inbox/?q={word}")
+    list_url = page.url
+    mark_document(page)
+
+    page.click(f"#report-list a:text('{code}')")
+    panel = page.locator("#inbox-side .report-panel")
+    expect(panel.locator("#report-title")).to_contain_text(f"Cống tràn nước {word}")
+    expect(rows(page)).to_have_count(1)  # the list is still there
+    assert page.url == list_url and document_kept(page)
+    box_list, box_panel = page.locator("#report-list").bounding_box(), panel.bounding_box()
+    assert box_panel["x"] > box_list["x"] + box_list["width"] - 5  # beside the list
+
+    panel.locator("select[name='route-agency']").select_option(label="Sở Xây dựng")
+    panel.locator("form[action$='/actions/route'] button[type=submit]").click()
+    expect(page.locator("#inbox-side .report-panel .rp-badges")).to_contain_text("Đã chuyển xử lý")
+    assert document_kept(page)
