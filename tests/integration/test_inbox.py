@@ -20,7 +20,7 @@ HTMX = {"HX-Request": "true"}
 
 def codes(response) -> list[str]:
     """Tracking codes of the rows, in order."""
-    return re.findall(r'<td class="code"><a href="[^"]+">([^<]+)</a>', response.text)
+    return re.findall(r'<td class="code"><a href="[^"]+"[^>]*>([^<]+)</a>', response.text)
 
 
 def listing(client, **params) -> list[str]:
