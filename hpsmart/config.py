@@ -6,6 +6,7 @@ production sets at least ``SECRET_KEY`` and ``DATABASE_URL``.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 
@@ -14,6 +15,29 @@ def _bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """A random key kept in ``instance/secret_key`` (mode 0600), made on first use.
+
+    Used only when ``SECRET_KEY`` is not set: a pilot never runs with a key anyone
+    can read in the source (which would let them forge a session cookie). Several
+    workers on one machine share the file; production sets ``SECRET_KEY``.
+    """
+    path = instance / "secret_key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker made it first
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key
 
 
 def load_settings(instance_path: str) -> dict:
@@ -31,7 +55,7 @@ def load_settings(instance_path: str) -> dict:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-not-secret"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance / "uploads")),
@@ -83,5 +107,8 @@ def load_settings(instance_path: str) -> dict:
         "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "300")),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
         "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "60")),
+        # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host: rate
+        # limits and logs then see the client's address (werkzeug ProxyFix). 0: none.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
     }

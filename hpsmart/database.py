@@ -9,8 +9,15 @@ from sqlalchemy.engine import Engine
 _configured = False
 
 
+def writes_on_get(view):
+    """Mark a GET view that writes (e.g. presence), so that on SQLite its transaction
+    takes the write lock when it begins, like a POST's (see ``_in_write_request``)."""
+    view.writes_on_get = True
+    return view
+
+
 def _in_write_request() -> bool:
-    """True inside a POST/PUT/PATCH/DELETE request.
+    """True inside a POST/PUT/PATCH/DELETE request, or a GET view marked ``writes_on_get``.
 
     Such a request usually reads and then writes. Under WAL a deferred
     transaction that read before another connection committed cannot take the
@@ -19,9 +26,14 @@ def _in_write_request() -> bool:
     behind ``busy_timeout`` instead of failing with "database is locked".
     Readers are never blocked (WAL).
     """
-    from flask import has_request_context, request
+    from flask import current_app, has_request_context, request
 
-    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    if not has_request_context():
+        return False
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_on_get", False))
 
 # Milliseconds a SQLite writer waits for the lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -13,6 +13,10 @@ from flask import current_app, request
 from flask_login import current_user
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Dates a person may type in a filter or a period: outside them a date is refused (a year
+# like 0001 or 9999 would overflow when turned into a UTC instant).
+MIN_DATE = date(2000, 1, 1)
+MAX_DATE = date(2099, 12, 31)
 LANG_COOKIE = "lang"
 
 

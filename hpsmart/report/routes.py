@@ -34,6 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import AdministrativeUnit, Agency, Category, Report, ReportEvent, ReportStatus, utcnow
 from ..permissions import Permission, is_htmx, requires
+from ..database import writes_on_get
 from ..services import notes, presence, workflow
 from ..services.inbox import deadline_flag
 from ..services.related import possible_duplicates, related_reports
@@ -196,6 +197,7 @@ def _already_done(error: ConflictError, check) -> bool:
 # --- pages ---
 
 @bp.get("/<tracking_code>")
+@writes_on_get
 @requires(Permission.VIEW_INBOX)
 def view(tracking_code: str):
     """The report: every field, photos, map point, deadline, history and notes, related

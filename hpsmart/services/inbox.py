@@ -47,7 +47,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..i18n import LOCAL_TZ
+from ..i18n import LOCAL_TZ, MAX_DATE, MIN_DATE
 from ..models import (AWAITING_ANSWER, AdministrativeUnit, Agency, Category, Channel, Report, ReportStatus, Role, SavedView,
                       UnitLevel, Urgency, User, report_co_agency, utcnow)
 from ..text import fold, nfc, vietnamese_sort_key
@@ -220,7 +220,8 @@ class InboxFilters:
             if not raw:
                 continue
             try:
-                setattr(f, name, date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None)
+                day = date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+                setattr(f, name, day if day is not None and MIN_DATE <= day <= MAX_DATE else None)
             except ValueError:
                 pass
             if getattr(f, name) is None:

@@ -197,6 +197,9 @@ def apply(report: Report, user: User | None, name: str, *, seen_version: int | N
         raise WorkflowError(_l("“%(action)s” is not possible for a report that is “%(status)s”, or not for you.",
                                action=transition.title, status=report.status.title))
     now = now or utcnow()
+    allowed_reasons = {"reject": REJECT_REASONS, "return_to_ioc": RETURN_REASONS}.get(name, {})
+    if reason and reason not in allowed_reasons:
+        raise WorkflowError(_l("Choose a reason from the list."))
     text = " ".join(x for x in (_reason_text(reason), note) if x) or None
     if transition.needs_reason and not text:
         raise WorkflowError(_l("Give a reason."))

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import DateRange, Length, Optional, ValidationError
 
 from ..forms import Form, select_choices, strip_nfc
+from ..i18n import MAX_DATE, MIN_DATE
+
+_SUPPORTED = _l("Choose a date between 2000 and 2099.")
 
 
 class PeriodForm(Form):
@@ -25,8 +28,10 @@ class PeriodForm(Form):
     class Meta:
         csrf = False
 
-    date_from = DateField(_l("From"), name="from", validators=[Optional()], format="%Y-%m-%d")
-    date_to = DateField(_l("To"), name="to", validators=[Optional()], format="%Y-%m-%d")
+    date_from = DateField(_l("From"), name="from", format="%Y-%m-%d",
+                          validators=[Optional(), DateRange(MIN_DATE, MAX_DATE, message=_SUPPORTED)])
+    date_to = DateField(_l("To"), name="to", format="%Y-%m-%d",
+                        validators=[Optional(), DateRange(MIN_DATE, MAX_DATE, message=_SUPPORTED)])
     agency = SelectField(_l("Agency"), validators=[Optional()])
     unit = SelectField(_l("Ward/commune"), validators=[Optional()])
     category = SelectField(_l("Category"), validators=[Optional()])

@@ -52,3 +52,16 @@ def test_commands_on_an_empty_database_say_what_to_do(tmp_path):
         result = runner.invoke(args=args)
         assert result.exit_code == 1, (args, result.output)
         assert "flask db upgrade" in result.output and "Traceback" not in result.output
+
+
+def test_without_secret_key_setting_each_instance_gets_its_own_random_key(tmp_path, monkeypatch):
+    """No key in the source that could forge a session: a random one kept in the instance folder."""
+    from hpsmart.config import load_settings
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = load_settings(str(tmp_path / "a"))["SECRET_KEY"]
+    assert len(first) == 64 and first == load_settings(str(tmp_path / "a"))["SECRET_KEY"]
+    assert first != load_settings(str(tmp_path / "b"))["SECRET_KEY"]
+    assert (tmp_path / "a" / "secret_key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("SECRET_KEY", "from the environment")
+    assert load_settings(str(tmp_path / "a"))["SECRET_KEY"] == "from the environment"

@@ -263,3 +263,11 @@ def test_previous_period():
 def test_change():
     assert st.change(15, 10) == 0.5
     assert st.change(5, 0) is None and st.change(None, 3) is None
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-01", "from=9999-12-31", "to=0001-01-01", "to=9999-12-31"])
+def test_summary_periods_out_of_range_are_422_not_500(client, db, login_as, query):
+    login_as("ioc_operator")
+    for path in ("/summary/", "/summary/pdf"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 422, (path, query, response.status_code)

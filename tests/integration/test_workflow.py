@@ -115,3 +115,11 @@ def test_stale_version_is_a_conflict_showing_what_changed(db, users, constructio
 def test_allowed_transitions_for_ioc_on_a_new_report(db, users):
     names = [t.name for t in workflow.allowed_transitions(users["ioc_operator"], factories.report())]
     assert names == ["accept", "route", "reject", "mark_duplicate"]
+
+
+def test_a_reason_outside_the_list_is_refused(db, users):
+    """A forged reason code never becomes the public reason."""
+    report = factories.report()
+    with pytest.raises(WorkflowError):
+        workflow.apply(report, users["ioc_operator"], "reject", reason="nope", note="x")
+    assert report.status == S.NEW
