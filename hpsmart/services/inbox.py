@@ -84,8 +84,9 @@ ASSIGNED_TITLES = {"me": _l("Assigned to my agency"), "unassigned": _l("Unassign
 AGENCY_SUGGESTIONS = ((_l("My agency's overdue"), "agency=mine&due=overdue"),)
 
 
-def _printable(value: str) -> str:
-    """``value`` without control characters (NUL and friends: PostgreSQL refuses NUL in text)."""
+def printable(value: str) -> str:
+    """``value`` without control characters (NUL and friends: PostgreSQL refuses NUL in text).
+    Shared by the URL parsers of the inbox and the public pages."""
     return "".join(ch for ch in value if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs"))
 
 
@@ -93,9 +94,11 @@ def _is_number(value: str, digits: int) -> bool:
     return re.fullmatch(rf"[0-9]{{1,{digits}}}", value) is not None
 
 
-def _echo(value: str) -> str:
-    value = " ".join(_printable(str(value)).split())
-    return value if len(value) <= _ECHO else value[: _ECHO - 1] + "…"
+def echo(value: str, limit: int = _ECHO) -> str:
+    """A bad query value as quoted back in a notice: printable, one line, at most ``limit``
+    characters (``…`` when cut)."""
+    value = " ".join(printable(str(value)).split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def _getlist(args: Any, key: str) -> list[str]:
@@ -107,7 +110,9 @@ def _getlist(args: Any, key: str) -> list[str]:
     return [v if isinstance(v, str) else str(v) for v in values]
 
 
-def _first(args: Any, key: str) -> str:
+def first_arg(args: Any, key: str) -> str:
+    """The first non-blank value of ``key`` in a query-args mapping (a MultiDict or a dict
+    of strings or lists), stripped; ``""`` when there is none."""
     values = [v.strip() for v in _getlist(args, key)]
     values = [v for v in values if v]
     return values[0] if values else ""
@@ -159,64 +164,64 @@ class InboxFilters:
             try:
                 status = ReportStatus(raw)
             except ValueError:
-                f.notices.append(_l("Unknown status “%(value)s” was ignored.", value=_echo(raw)))
+                f.notices.append(_l("Unknown status “%(value)s” was ignored.", value=echo(raw)))
                 continue
             if status not in statuses:
                 statuses.append(status)
         f.statuses = tuple(s for s in ReportStatus if s in statuses)
 
-        category = _first(args, "category")
+        category = first_arg(args, "category")
         if category:
             if re.fullmatch(r"[a-z0-9_]{1,40}", category):
                 f.category = category
             else:
-                f.notices.append(_l("Unknown category “%(value)s” was ignored.", value=_echo(category)))
+                f.notices.append(_l("Unknown category “%(value)s” was ignored.", value=echo(category)))
 
-        agency = _first(args, "agency")
+        agency = first_arg(args, "agency")
         if agency:
             if agency == MINE:
                 f.agency = MINE
             elif _is_number(agency, 10) and 0 < int(agency) < 2**31:
                 f.agency = int(agency)
             else:
-                f.notices.append(_l("Unknown agency “%(value)s” was ignored.", value=_echo(agency)))
+                f.notices.append(_l("Unknown agency “%(value)s” was ignored.", value=echo(agency)))
 
-        unit = _first(args, "unit")
+        unit = first_arg(args, "unit")
         if unit:
             if _is_number(unit, 10):
                 f.unit = unit
             else:
-                f.notices.append(_l("Unknown ward or commune “%(value)s” was ignored.", value=_echo(unit)))
+                f.notices.append(_l("Unknown ward or commune “%(value)s” was ignored.", value=echo(unit)))
 
-        channel = _first(args, "channel")
+        channel = first_arg(args, "channel")
         if channel:
             try:
                 f.channel = Channel(channel)
             except ValueError:
-                f.notices.append(_l("Unknown channel “%(value)s” was ignored.", value=_echo(channel)))
-        urgency = _first(args, "urgency")
+                f.notices.append(_l("Unknown channel “%(value)s” was ignored.", value=echo(channel)))
+        urgency = first_arg(args, "urgency")
         if urgency:
             try:
                 f.urgency = Urgency(urgency)
             except ValueError:
-                f.notices.append(_l("Unknown urgency “%(value)s” was ignored.", value=_echo(urgency)))
+                f.notices.append(_l("Unknown urgency “%(value)s” was ignored.", value=echo(urgency)))
 
-        due = _first(args, "due")
+        due = first_arg(args, "due")
         if due:
             if due in DUE_VALUES:
                 f.due = due
             else:
-                f.notices.append(_l("Unknown deadline filter “%(value)s” was ignored.", value=_echo(due)))
+                f.notices.append(_l("Unknown deadline filter “%(value)s” was ignored.", value=echo(due)))
 
-        assigned = _first(args, "assigned")
+        assigned = first_arg(args, "assigned")
         if assigned:
             if assigned in ASSIGNED_VALUES:
                 f.assigned = assigned
             else:
-                f.notices.append(_l("Unknown assignment filter “%(value)s” was ignored.", value=_echo(assigned)))
+                f.notices.append(_l("Unknown assignment filter “%(value)s” was ignored.", value=echo(assigned)))
 
         for name in ("date_from", "date_to"):
-            raw = _first(args, name)
+            raw = first_arg(args, name)
             if not raw:
                 continue
             try:
@@ -226,12 +231,12 @@ class InboxFilters:
                 pass
             if getattr(f, name) is None:
                 f.notices.append(_l("“%(value)s” is not a date (year-month-day); it was ignored.",
-                                    value=_echo(raw)))
+                                    value=echo(raw)))
         if f.date_from and f.date_to and f.date_from > f.date_to:
             f.date_from, f.date_to = f.date_to, f.date_from
             f.notices.append(_l("The start date was after the end date; the two were swapped."))
 
-        q = nfc(_printable(" ".join(_getlist(args, "q"))))
+        q = nfc(printable(" ".join(_getlist(args, "q"))))
         q = " ".join(q.split())
         if len(q) > MAX_QUERY_LENGTH:
             q = q[:MAX_QUERY_LENGTH].rstrip()
@@ -242,24 +247,24 @@ class InboxFilters:
             f.notices.append(_l("Only the first %(num)d words of the search are used.", num=MAX_QUERY_WORDS))
         f.q = q
 
-        sort = _first(args, "sort")
+        sort = first_arg(args, "sort")
         if sort and sort not in SORTS:
-            f.notices.append(_l("Unknown sort “%(value)s” was ignored.", value=_echo(sort)))
+            f.notices.append(_l("Unknown sort “%(value)s” was ignored.", value=echo(sort)))
             sort = ""
         f.sort = sort or "received"
-        order = _first(args, "order")
+        order = first_arg(args, "order")
         if order and order not in ORDERS:
-            f.notices.append(_l("Unknown sort order “%(value)s” was ignored.", value=_echo(order)))
+            f.notices.append(_l("Unknown sort order “%(value)s” was ignored.", value=echo(order)))
             order = ""
         f.order = order or DEFAULT_ORDER[f.sort]
 
-        page = _first(args, "page")
+        page = first_arg(args, "page")
         if page:
             if _is_number(page, 6) and int(page) > 0:
                 f.page = int(page)
             else:
                 f.notices.append(_l("“%(value)s” is not a page number; the first page is shown.",
-                                    value=_echo(page)))
+                                    value=echo(page)))
         return f
 
     def to_query(self, page: int | None = None) -> list[tuple[str, str]]:
@@ -404,7 +409,7 @@ def _resolve(filters: InboxFilters, user: User) -> dict:
     if filters.category is not None:
         category_id = db.session.scalar(select(Category.id).where(Category.code == filters.category))
         if category_id is None:
-            filters.notices.append(_l("Unknown category “%(value)s” was ignored.", value=_echo(filters.category)))
+            filters.notices.append(_l("Unknown category “%(value)s” was ignored.", value=echo(filters.category)))
             filters.category = None
         else:
             resolved["category_id"] = category_id

@@ -80,7 +80,7 @@ from ..models import (AdministrativeUnit, Agency, Attachment, Category, CitizenF
                       ReportStatus, Response, ResponseState, UnitLevel, utcnow)
 from ..text import fold, nfc, vietnamese_sort_key
 from . import workflow
-from .inbox import local_midnight, search_words
+from .inbox import echo, first_arg, local_midnight, printable, search_words
 
 PAGE_SIZE = 20
 MAX_QUERY_LENGTH = 200
@@ -108,28 +108,6 @@ _FEEDBACK_SALT = "hpsmart.public.feedback"
 
 # --- filters -------------------------------------------------------------------------------
 
-def _printable(value: str) -> str:
-    return "".join(ch for ch in value if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs"))
-
-
-def _echo(value: str, limit: int = 40) -> str:
-    value = " ".join(_printable(str(value)).split())
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def _first(args: Any, key: str) -> str:
-    if hasattr(args, "getlist"):
-        values = args.getlist(key)
-    else:
-        raw = args.get(key) if hasattr(args, "get") else None
-        values = [] if raw is None else (list(raw) if isinstance(raw, (list, tuple)) else [raw])
-    for value in values:
-        value = str(value).strip()
-        if value:
-            return value
-    return ""
-
-
 @dataclass
 class PublicFilters:
     """What the public list shows, parsed from the URL; None/empty: no filter.
@@ -155,33 +133,33 @@ class PublicFilters:
         """Parse query arguments (``category``, ``unit``, ``status``, ``month`` as
         ``YYYY-MM``, ``q``, ``page``); never raises. Bad values are dropped with a notice."""
         f = cls()
-        category = _first(args, "category")
+        category = first_arg(args, "category")
         if category:
             if re.fullmatch(r"[a-z0-9_]{1,40}", category):
                 f.category = category
             else:
-                f.notices.append(_l("Unknown category “%(value)s” was ignored.", value=_echo(category)))
-        unit = _first(args, "unit")
+                f.notices.append(_l("Unknown category “%(value)s” was ignored.", value=echo(category)))
+        unit = first_arg(args, "unit")
         if unit:
             if re.fullmatch(r"[0-9]{1,10}", unit):
                 f.unit = unit
             else:
-                f.notices.append(_l("Unknown ward or commune “%(value)s” was ignored.", value=_echo(unit)))
-        status = _first(args, "status")
+                f.notices.append(_l("Unknown ward or commune “%(value)s” was ignored.", value=echo(unit)))
+        status = first_arg(args, "status")
         if status:
             if status in PUBLIC_STATUSES:
                 f.status = status
             else:
-                f.notices.append(_l("Unknown status “%(value)s” was ignored.", value=_echo(status)))
-        month = _first(args, "month")
+                f.notices.append(_l("Unknown status “%(value)s” was ignored.", value=echo(status)))
+        month = first_arg(args, "month")
         if month:
             match = re.fullmatch(r"(\d{4})-(\d{2})", month)
             if match and 2000 <= int(match.group(1)) <= 2100 and 1 <= int(match.group(2)) <= 12:
                 f.month = date(int(match.group(1)), int(match.group(2)), 1)
             else:
                 f.notices.append(_l("“%(value)s” is not a month (year-month); it was ignored.",
-                                    value=_echo(month)))
-        q = " ".join(nfc(_printable(" ".join(_first(args, "q").split()))).split())
+                                    value=echo(month)))
+        q = " ".join(nfc(printable(" ".join(first_arg(args, "q").split()))).split())
         if len(q) > MAX_QUERY_LENGTH:
             q = q[:MAX_QUERY_LENGTH].rstrip()
             f.notices.append(_l("The search was shortened to its first %(num)d characters.", num=MAX_QUERY_LENGTH))
@@ -189,13 +167,13 @@ class PublicFilters:
             q = " ".join(q.split()[:MAX_QUERY_WORDS])
             f.notices.append(_l("Only the first %(num)d words of the search are used.", num=MAX_QUERY_WORDS))
         f.q = q
-        page = _first(args, "page")
+        page = first_arg(args, "page")
         if page:
             if re.fullmatch(r"[0-9]{1,6}", page) and int(page) > 0:
                 f.page = int(page)
             else:
                 f.notices.append(_l("“%(value)s” is not a page number; the first page is shown.",
-                                    value=_echo(page)))
+                                    value=echo(page)))
         return f
 
     def to_query(self, page: int | None = None) -> list[tuple[str, str]]:
@@ -760,10 +738,10 @@ def unknown_code_notices(filters: PublicFilters, options: FilterOptions) -> None
     (the filter stays: it matches nothing)."""
     if filters.category and filters.category not in {v for v, _ in options.categories}:
         filters.notices.append(_l("Unknown category “%(value)s”: no report matches it.",
-                                  value=_echo(filters.category)))
+                                  value=echo(filters.category)))
     if filters.unit and filters.unit not in {v for v, _ in options.units}:
         filters.notices.append(_l("Unknown ward or commune “%(value)s”: no report matches it.",
-                                  value=_echo(filters.unit)))
+                                  value=echo(filters.unit)))
 
 
 # --- caching --------------------------------------------------------------------------------
@@ -1082,7 +1060,7 @@ def give_feedback(report: Report, response_id: int | None, satisfied: bool | Non
     :raises FeedbackError: not chosen, comment missing or too long (``closed`` False);
         already given, not published, or the answer changed (``closed`` True).
     """
-    comment = nfc(_printable(comment or ""))
+    comment = nfc(printable(comment or ""))
     state = feedback_state(report)
     current_id = state.response.id if state.response is not None else None
     if state.given is not None:
