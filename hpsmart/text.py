@@ -31,6 +31,20 @@ def nfc(value: str | None) -> str:
     return unicodedata.normalize("NFC", value.translate(_CONTROL)).strip()
 
 
+# Bidirectional embedding, override and isolate controls: they can make a line read
+# differently from what is stored (Unicode TR9; "Trojan Source", CVE-2021-42574).
+_BIDI_CONTROLS = {c: None for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def single_line(value: str | None) -> str:
+    """``nfc(value)`` for one-line fields (title, name, address): line breaks and runs of
+    white space become one space, bidirectional controls are removed.
+
+    :param value: any string, or None (gives ``""``).
+    """
+    return " ".join(nfc(value).translate(_BIDI_CONTROLS).split())
+
+
 def fold(value: str | None) -> str:
     """Fold text for accent- and case-insensitive search.
 

@@ -39,7 +39,7 @@ from ..extensions import db
 from ..models import (AdministrativeUnit, Attachment, Category, Channel, Report, ReportEvent,
                       ReportStatus, UnitLevel, Urgency, User, utcnow)
 from ..permissions import Permission, role_can
-from ..text import nfc
+from ..text import nfc, single_line
 from .deadlines import deadline_for
 from .photos import PhotoError, StoredPhoto, delete_stored, inspect_photo, store_photo
 from .reference import HAI_PHONG_PROVINCE_CODE
@@ -326,8 +326,8 @@ def check_location(latitude: float | str | None, longitude: float | str | None
 
 
 def _text(errors: dict, name: str, value: str | None, limit: int, required: bool,
-          required_message: str) -> str:
-    text = nfc(value)
+          required_message: str, one_line: bool = True) -> str:
+    text = single_line(value) if one_line else nfc(value)
     if required and not text:
         errors.setdefault(name, []).append(required_message)
     elif len(text) > limit:
@@ -413,7 +413,7 @@ def validate_submission(sub: ReportSubmission, *, check_photos: bool = True) -> 
     errors: dict[str, list[str]] = {}
     title = _text(errors, "title", sub.title, MAX_TITLE, True, _("Give the report a short title."))
     description = _text(errors, "description", sub.description, MAX_DESCRIPTION, True,
-                        _("Describe the problem."))
+                        _("Describe the problem."), one_line=False)
     address = _text(errors, "address", sub.address, MAX_ADDRESS, False, "")
     name = _text(errors, "reporter_name", sub.reporter_name, MAX_NAME, True, _("Enter your name."))
 

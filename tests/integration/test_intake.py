@@ -484,3 +484,17 @@ def test_submission_rate_limit_answers_429_page(limited_client):
     assert response.status_code == 429
     assert "<h1>" in response.text and "Traceback" not in response.text
     assert limited_client.get("/report/new").status_code == 200  # reading the form is not limited
+
+
+def test_title_keeps_one_line_and_description_keeps_its_lines(db, tmp_path):
+    """A title with a line break (or a right-to-left override) is stored on one line; the
+    description keeps its paragraphs."""
+    from hpsmart.services.intake import ReportSubmission, submit_report
+
+    result = submit_report(ReportSubmission(
+        category_code="giao_thong", title="Ổ gà\nBcc: evil@example.com\u202e", description="Dòng 1\nDòng 2",
+        admin_unit_code=factories.unit(HONG_BANG).code, reporter_name="Lê Văn\nAn", reporter_phone=PHONE,
+        consent=True), str(tmp_path))
+    assert result.report.title == "Ổ gà Bcc: evil@example.com"
+    assert result.report.reporter_name == "Lê Văn An"
+    assert result.report.description == "Dòng 1\nDòng 2"

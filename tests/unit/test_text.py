@@ -22,3 +22,10 @@ def test_vietnamese_order():
     names = ["Đông", "Dương", "Anh", "Ánh", "Ăn", "Ân", "Bình", "Ơn", "Ô", "O"]
     assert sorted(names, key=vietnamese_sort_key) == ["Anh", "Ánh", "Ăn", "Ân", "Bình", "Dương", "Đông",
                                                       "O", "Ô", "Ơn"]
+
+
+def test_single_line_fields_lose_line_breaks_and_bidi_controls():
+    from hpsmart.text import single_line
+
+    assert single_line(" Ổ gà\r\nBcc: x@y.vn \u202eRTL\u2066 ") == "Ổ gà Bcc: x@y.vn RTL"
+    assert single_line(unicodedata.normalize("NFD", "Hồng")) == "Hồng"
