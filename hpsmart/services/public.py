@@ -80,11 +80,9 @@ from ..models import (AdministrativeUnit, Agency, Attachment, Category, CitizenF
                       ReportStatus, Response, ResponseState, UnitLevel, utcnow)
 from ..text import fold, nfc, vietnamese_sort_key
 from . import workflow
-from .inbox import echo, first_arg, local_midnight, printable, search_words
+from .inbox import MAX_QUERY_LENGTH, MAX_QUERY_WORDS, echo, first_arg, local_midnight, printable, search_words
 
 PAGE_SIZE = 20
-MAX_QUERY_LENGTH = 200
-MAX_QUERY_WORDS = 8
 # Months offered in the period filter (the current one and the ones before it).
 MONTHS_OFFERED = 24
 # Characters of the description and of the answer shown in the list.

@@ -8,7 +8,6 @@ import io
 import re
 from datetime import timedelta
 from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from hpsmart.services.answers import local_today
 
 from .. import factories
 from ..conftest import AuthActions
+from ..html_forms import form_data, page_forms
 
 HX = {"HX-Request": "true"}
 NAME, PHONE, EMAIL = "Trần Thị Bình", "0900000001", "binh@example.invalid"
@@ -56,66 +56,8 @@ def _english(db, users):
 
 # --- helpers ---
 
-class _Forms(HTMLParser):
-    """Every ``<form>`` of a page: (action, [[name, value], ...]) as a browser would send it
-    unchanged (checkboxes only when checked; submit buttons and file inputs left out)."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.forms: list[tuple[str, list]] = []
-        self._fields = None
-        self._select = None
-        self._textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self._fields = []
-            self.forms.append((a.get("action", ""), self._fields))
-        elif self._fields is None:
-            return
-        elif tag == "input" and a.get("name") and a.get("type") not in ("submit", "button", "file"):
-            if a.get("type") == "checkbox" and "checked" not in a:
-                return
-            self._fields.append([a["name"], a.get("value", "y" if a.get("type") == "checkbox" else "")])
-        elif tag == "select":
-            self._select = [a["name"], None]
-            self._fields.append(self._select)
-        elif tag == "option" and self._select is not None:
-            if self._select[1] is None or "selected" in a:
-                self._select[1] = a.get("value", "")
-        elif tag == "textarea":
-            self._textarea = [a["name"], ""]
-            self._fields.append(self._textarea)
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._textarea[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._fields = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea" and self._textarea is not None:
-            value = self._textarea[1].replace("\r\n", "\n")
-            self._textarea[1] = value[1:] if value.startswith("\n") else value
-            self._textarea = None
-
-
-def form_data(page_html: str, action: str) -> dict:
-    """What the (first) form posting to ``action`` sends unchanged."""
-    parser = _Forms()
-    parser.feed(page_html)
-    found = [fields for url, fields in parser.forms if url == action]
-    assert found, f"no form posting to {action}"
-    return {name: value or "" for name, value in found[0]}
-
-
 def textarea_value(page_html: str, name: str) -> str | None:
-    parser = _Forms()
-    parser.feed(page_html)
-    for _action, fields in parser.forms:
+    for _action, fields in page_forms(page_html):
         for field_name, value in fields:
             if field_name == name:
                 return value

@@ -7,7 +7,6 @@ import logging
 import re
 from datetime import timedelta
 from html import unescape
-from html.parser import HTMLParser
 
 import pytest
 from flask import g, has_app_context
@@ -23,6 +22,7 @@ from hpsmart.services.related import possible_duplicates
 
 from .. import factories
 from ..conftest import AuthActions
+from ..html_forms import form_data, has_form
 
 HX = {"HX-Request": "true"}
 
@@ -48,66 +48,6 @@ def _separate_browsers(app, monkeypatch):
 
 
 # --- helpers: read the page like a browser does ---
-
-class _Forms(HTMLParser):
-    """Every ``<form>`` of a page: action -> list of (name, value) its controls would send."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.forms: list[tuple[str, list]] = []
-        self._fields = None
-        self._select = None
-        self._textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self._fields = []
-            self.forms.append((a.get("action", ""), self._fields))
-        elif self._fields is None:
-            return
-        elif tag == "input" and a.get("name") and a.get("type") not in ("submit", "button"):
-            self._fields.append([a["name"], a.get("value", "")])
-        elif tag == "select":
-            self._select = [a["name"], None]
-            self._fields.append(self._select)
-        elif tag == "option" and self._select is not None:
-            if self._select[1] is None or "selected" in a:
-                self._select[1] = a.get("value", "")
-        elif tag == "textarea":
-            self._textarea = [a["name"], ""]
-            self._fields.append(self._textarea)
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._textarea[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._fields = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            if self._textarea is not None:  # as browsers read it: CRLF as LF, one leading newline dropped
-                value = self._textarea[1].replace("\r\n", "\n")
-                self._textarea[1] = value[1:] if value.startswith("\n") else value
-            self._textarea = None
-
-
-def form_data(page_html: str, action: str, index: int = 0) -> dict:
-    """What the form posting to ``action`` (the ``index``-th such form) sends unchanged."""
-    parser = _Forms()
-    parser.feed(page_html)
-    found = [fields for url, fields in parser.forms if url == action]
-    assert len(found) > index, f"no form posting to {action}"
-    return {name: value or "" for name, value in found[index]}
-
-
-def has_form(page_html: str, action: str) -> bool:
-    parser = _Forms()
-    parser.feed(page_html)
-    return any(url == action for url, _ in parser.forms)
-
 
 def header_token(page_html: str) -> str:
     """The CSRF token htmx sends in ``X-CSRFToken`` (from base.html's hx-headers)."""
