@@ -25,8 +25,8 @@ What it does:
    3 % duplicates of an earlier report. Titles and descriptions are built from
    Vietnamese phrases per category, street names of Hai Phong and house numbers, so
    trigram selectivity is realistic (common: "duong"; rare: a tracking code).
-   ``search_text`` is ``hpsmart.text.fold`` of tracking code, title, description,
-   address and ward name, exactly as the model computes it. The report measured in the
+   ``search_text`` is ``hpsmart.text.search_document`` of tracking code, title,
+   description, address and ward name, exactly as the model computes it. The report measured in the
    report view gets 10 history events.
 3. Times, in one process through Flask's test client (the whole WSGI path, template
    included), ``--rounds`` requests of each scenario, interleaved round by round, after
@@ -206,7 +206,7 @@ def pick_status(rng: random.Random, age_days: float) -> str:
 
 def generate(n_reports: int, ref: dict, now: datetime, seed: int = 15):
     """Yield report row dicts (every column of ``report``), ids 1..n, oldest first."""
-    from hpsmart.text import fold
+    from hpsmart.text import search_document
 
     rng = random.Random(seed)
     counters: dict[int, int] = {}
@@ -266,7 +266,7 @@ def generate(n_reports: int, ref: dict, now: datetime, seed: int = 15):
             "duplicate_of_id": duplicate_of, "submission_key": None, "created_at": created,
             "updated_at": updated, "accepted_at": accepted, "answered_at": answered, "published_at": published,
             "notable": False,
-            "search_text": fold(" ".join([code, title, description, address, unit["name"]])),
+            "search_text": search_document(code, title, description, address, unit["name"]),
             "version": 1,
         }
 

@@ -1,7 +1,7 @@
 """Benchmark of the statistics service and the PDF report; run on demand.
 
     python bench/bench_statistics.py [--database-url URL] [--month 10000] [--year 1000000]
-                                     [--pdf] [--repeat 5] [--workdir DIR]
+                                     [--pdf] [--job-rows 1000,5000] [--repeat 5] [--workdir DIR]
 
 Builds a fresh database (SQLite in ``--workdir`` by default; a PostgreSQL URL
 is emptied first: use a database of your own), migrates it, loads the reference
@@ -19,12 +19,27 @@ printed), and once more under ``tracemalloc`` for the peak of Python allocations
 
 - ``statistics month``: ``statistics.compute`` for November;
 - ``statistics year``: ``compute`` for 1 December 2025 – 30 November 2026;
-- with ``--pdf``: ``pdf month, no appendix``: the whole summary PDF for November;
-  ``pdf 1,000-row appendix``: the summary PDF for 1–3 November with its appendix
-  (1,000 rows); ``bare 1,000-row table``: WeasyPrint alone laying out one table
-  of 1,000 rows with the appendix's columns, texts, fonts and page CSS, no
-  letterhead, figures or charts. These two run alternately (so both see the same
-  load on a shared machine) and the median of the per-pair ratios is printed.
+- with ``--pdf``, each pair run alternately (so both see the same load on a
+  shared machine), with the median of the per-pair ratios:
+
+  * ``pdf month, no appendix`` (the whole summary PDF for November, as
+    ``GET /reports/summary.pdf`` makes it) against ``bare month tables
+    (WeasyPrint)``: plain WeasyPrint (default settings) laying out the same
+    document's tables (key figures, agencies, wards, overdue, notable) with the
+    same CSS and fonts, no letterhead, text or charts;
+  * the same PDF as it was made before the garbage-collector setting of
+    ``hpsmart.pdf.fewer_collections`` (``LAYOUT_GC_THRESHOLD`` = 700, Python's
+    default) against it as made now; the seconds spent in garbage collection
+    (``gc.callbacks``) are printed for both;
+  * ``pdf 1,000-row appendix`` (1–3 November, one document while the browser
+    would wait, as before) and ``job 1,000-row appendix`` (the background job's
+    way, ``write_summary_pdf``, parts of ``PDF_APPENDIX_CHUNK_ROWS`` rows joined)
+    each against ``bare 1,000-row table (WeasyPrint)``: plain WeasyPrint laying
+    out one table of 1,000 rows with the appendix's columns, texts, fonts and
+    page CSS, no letterhead, figures or charts;
+  * ``--job-rows 1000,5000``: the background job's peak resident memory for
+    that many rows, each in a fresh process (its ``VmHWM``), in parts of 500
+    rows and, for comparison, in one part.
 
 Times are wall-clock seconds on this machine, and ``cpu``: CPU seconds of this
 process (the database server's work not included; less disturbed than wall time
@@ -250,6 +265,90 @@ def bare_table_html(lines) -> str:
             f"<tbody>{rows}</tbody></table></body></html>")
 
 
+def bare_tables_html(document_html: str) -> str:
+    """The data tables of a rendered summary document with the document's CSS, nothing else."""
+    import re
+
+    from flask import current_app
+
+    css = (Path(current_app.root_path) / "templates" / "pdf" / "document.css").read_text(encoding="utf-8")
+    tables = re.findall(r'<table class="data[^"]*">.*?</table>', document_html, flags=re.S)
+    return f"<html><head><meta charset='utf-8'><style>{css}</style></head><body>{''.join(tables)}</body></html>"
+
+
+def plain_weasyprint(html: str) -> bytes:
+    """WeasyPrint as it comes (default settings, Python's default garbage collection),
+    with the app's fetcher so that the same fonts load."""
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    from hpsmart.pdf import StaticOnlyFetcher, static_root
+
+    root = static_root()
+    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=StaticOnlyFetcher([root])).write_pdf(
+        font_config=FontConfiguration())
+
+
+def gc_seconds(fn) -> float:
+    """CPU seconds the cyclic garbage collector spends while ``fn()`` runs."""
+    import gc
+
+    spent = {"total": 0.0, "start": 0.0}
+
+    def callback(phase, info):
+        if phase == "start":
+            spent["start"] = time.process_time()
+        else:
+            spent["total"] += time.process_time() - spent["start"]
+
+    gc.collect()
+    gc.callbacks.append(callback)
+    try:
+        fn()
+    finally:
+        gc.callbacks.remove(callback)
+    return spent["total"]
+
+
+def peak_resident_mb() -> float:
+    """This process's peak resident set (``VmHWM``, MB). Not ``ru_maxrss``: on Linux that
+    keeps the parent's figure across ``fork`` and ``exec``."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def job_memory(url: str, workdir: Path, rows_wanted: int, chunk_rows: int) -> None:
+    """Child process: make the job's PDF for about ``rows_wanted`` rows in parts of
+    ``chunk_rows`` and print its peak resident set (``ru_maxrss``)."""
+    from io import BytesIO
+
+    from hpsmart import create_app
+    from hpsmart.pdf.summary import AppendixLimits, SummaryOptions, write_summary_pdf
+    from hpsmart.services import statistics as st
+
+    if url.startswith("postgresql://"):
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": str(workdir / "uploads"),
+                      "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        per_day = st.count_received(*MONTH) / 30
+        days = max(1, min(30, round(rows_wanted / per_day)))
+        period = (MONTH[0], MONTH[0] + timedelta(days=days - 1))
+        rows = st.count_received(*period)
+        before = peak_resident_mb()
+        began, cpu = time.perf_counter(), time.process_time()
+        out = BytesIO()
+        pages = write_summary_pdf(out, *period, options=SummaryOptions(appendix=True), now=NOW,
+                                  limits=AppendixLimits(chunk_rows=chunk_rows, max_rows=10**9))
+        print(f"job {rows:,} rows in parts of {chunk_rows:,}: {pages} pages, {len(out.getvalue()) / MB:.1f} MB, "
+              f"wall {time.perf_counter() - began:.1f} s, cpu {time.process_time() - cpu:.1f} s, "
+              f"resident {before:.0f} MB before, peak {peak_resident_mb():.0f} MB",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (emptied!) or SQLite URL; "
@@ -259,7 +358,14 @@ def main() -> None:
     parser.add_argument("--pdf", action="store_true", help="also measure the PDF report")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workdir", default="", help="temporary files (default: a new temp dir)")
+    parser.add_argument("--job-rows", default="", help="with --pdf: comma-separated row counts for the "
+                                                         "background job's memory, e.g. 1000,5000")
+    parser.add_argument("--child-job", default="", help=argparse.SUPPRESS)  # rows,chunk: internal
     args = parser.parse_args()
+    if args.child_job:
+        rows, chunk = (int(x) for x in args.child_job.split(","))
+        job_memory(args.database_url, Path(args.workdir), rows, chunk)
+        return
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="hpsmart-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -288,21 +394,55 @@ def main() -> None:
             print(f"Year: {year.totals.received:,} received", flush=True)
             measure("statistics year", lambda: st.compute(*YEAR, now=NOW), args.repeat)
         if args.pdf:
+            from io import BytesIO
+
             from flask_babel import force_locale
 
-            from hpsmart.pdf import html_to_pdf
-            from hpsmart.pdf.summary import SummaryOptions, summary_pdf
+            import hpsmart.pdf as pdf_module
+            from hpsmart.pdf import render_html
+            from hpsmart.pdf.summary import AppendixLimits, SummaryOptions, summary_context, summary_pdf, \
+                write_summary_pdf
 
             rows = st.count_received(*APPENDIX)
             print(f"appendix period {APPENDIX[0]} - {APPENDIX[1]}: {rows:,} reports", flush=True)
             pdf_repeat = max(1, min(args.repeat, 3))
-            measure("pdf month, no appendix", lambda: summary_pdf(*MONTH, now=NOW), pdf_repeat)
+            month_pdf = lambda: summary_pdf(*MONTH, now=NOW)  # noqa: E731
+            measure("pdf month, no appendix", month_pdf, pdf_repeat)
+            with force_locale("vi"):
+                month_tables = bare_tables_html(render_html("summary.html", **summary_context(*MONTH, now=NOW)))
+            compare("pdf month, no appendix", month_pdf, "bare month tables (WeasyPrint)",
+                    lambda: plain_weasyprint(month_tables), pdf_repeat)
+
+            def month_pdf_as_before():
+                saved = pdf_module.LAYOUT_GC_THRESHOLD
+                pdf_module.LAYOUT_GC_THRESHOLD = 700  # Python's default: no change while laying out
+                try:
+                    month_pdf()
+                finally:
+                    pdf_module.LAYOUT_GC_THRESHOLD = saved
+
+            compare("pdf month, GC as before", month_pdf_as_before, "pdf month, now", month_pdf, pdf_repeat)
+            print(f"garbage collection during one pdf month: as before {gc_seconds(month_pdf_as_before):.2f} s, "
+                  f"now {gc_seconds(month_pdf):.2f} s", flush=True)
+
             with force_locale("vi"):
                 html = bare_table_html(st.report_lines(*APPENDIX, now=NOW))
-            compare(f"pdf {rows:,}-row appendix", lambda: summary_pdf(*APPENDIX, options=SummaryOptions(appendix=True),
-                                                                     now=NOW),
-                    f"bare {rows:,}-row table (WeasyPrint)", lambda: html_to_pdf(html), pdf_repeat)
+            appendix = SummaryOptions(appendix=True)
+            compare(f"pdf {rows:,}-row appendix", lambda: summary_pdf(*APPENDIX, options=appendix, now=NOW,
+                                                                     appendix_limit=None),
+                    f"bare {rows:,}-row table (WeasyPrint)", lambda: plain_weasyprint(html), pdf_repeat)
+            limits = AppendixLimits.from_config(app.config)
+            compare(f"job {rows:,}-row appendix", lambda: write_summary_pdf(BytesIO(), *APPENDIX, options=appendix,
+                                                                           now=NOW, limits=limits),
+                    f"bare {rows:,}-row table (WeasyPrint)", lambda: plain_weasyprint(html), pdf_repeat)
         db.session.remove()
+    if args.pdf and args.job_rows:
+        import subprocess
+
+        for wanted in (int(x) for x in args.job_rows.split(",") if x.strip()):
+            for chunk in (500, wanted):
+                subprocess.run([sys.executable, __file__, "--database-url", url, "--workdir", str(workdir),
+                                "--child-job", f"{wanted},{chunk}"], check=True)
     print(f"process peak resident set (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -50,8 +50,10 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(translate)
     app.cli.add_command(send_notifications_command)
     from .api.commands import create_api_client_command
+    from .summary.commands import run_jobs_command
 
     app.cli.add_command(create_api_client_command)
+    app.cli.add_command(run_jobs_command)
 
 
 @click.command("load-reference")

@@ -40,6 +40,19 @@ def _instance_secret_key(instance: Path) -> str:
     return key
 
 
+#: Who issues and signs the PDF documents (hpsmart/pdf/letterhead.py); empty: the default.
+PDF_LETTERHEAD_SETTINGS = ("PDF_PARENT_BODY", "PDF_ISSUING_BODY", "PDF_DOCUMENT_SYMBOL", "PDF_PLACE",
+                           "PDF_SIGNER_AUTHORITY", "PDF_SIGNER_TITLE", "PDF_SIGNER_NAME", "PDF_RECIPIENTS")
+
+
+def _text(name: str) -> str:
+    """An environment variable as NFC text ("" when unset); the two characters ``\\n``
+    become a line break (an environment variable rarely holds a real one)."""
+    from .text import nfc
+
+    return nfc(os.environ.get(name, "").replace("\\n", "\n"))
+
+
 def load_settings(instance_path: str) -> dict:
     """Build the Flask config mapping from the process environment.
 
@@ -111,4 +124,28 @@ def load_settings(instance_path: str) -> dict:
         # limits and logs then see the client's address (werkzeug ProxyFix). 0: none.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # The PDF report's letterhead and signature (hpsmart/pdf/letterhead.py): NFC text;
+        # PDF_PARENT_BODY and PDF_RECIPIENTS take line breaks (or the two characters \n):
+        # two lines of the parent body, one recipient per line.
+        **{name: _text(name) for name in PDF_LETTERHEAD_SETTINGS},
+        # The PDF report's appendix (the list of the period's reports): up to
+        # PDF_APPENDIX_DIRECT_ROWS rows it is made while the browser waits (WeasyPrint lays
+        # out about 11 ms per row); longer, by a background job (hpsmart/services/jobs.py),
+        # in parts of PDF_APPENDIX_CHUNK_ROWS rows so that memory stays bounded (about
+        # 75 MB per 500 rows); more than PDF_APPENDIX_MAX_ROWS rows are refused.
+        "PDF_APPENDIX_DIRECT_ROWS": int(os.environ.get("PDF_APPENDIX_DIRECT_ROWS", "300")),
+        "PDF_APPENDIX_CHUNK_ROWS": int(os.environ.get("PDF_APPENDIX_CHUNK_ROWS", "500")),
+        "PDF_APPENDIX_MAX_ROWS": int(os.environ.get("PDF_APPENDIX_MAX_ROWS", "10000")),
+        # Background jobs (hpsmart/services/jobs.py): JOBS_IN_PROCESS starts a thread in the
+        # web process when a job is queued (the pilot needs nothing else; production runs
+        # `flask run-jobs` and sets it to false); seconds a worker holds a job between two
+        # signs of life; tries before a job whose worker died is given up; hours a finished
+        # file is kept; jobs one person may have waiting or running at once.
+        "JOBS_IN_PROCESS": _bool("JOBS_IN_PROCESS", True),
+        "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", "120")),
+        "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
+        "JOB_RETENTION_HOURS": int(os.environ.get("JOB_RETENTION_HOURS", "72")),
+        "JOBS_PER_USER": int(os.environ.get("JOBS_PER_USER", "3")),
+        # Rows of the overdue list in one CSV or XLSX export (memory; the rest: the inbox).
+        "EXPORT_MAX_ROWS": int(os.environ.get("EXPORT_MAX_ROWS", "50000")),
     }

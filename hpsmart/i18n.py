@@ -53,3 +53,65 @@ def format_local_date(value: datetime | date | None) -> str:
     if isinstance(value, datetime):
         value = to_local(value)
     return value.strftime("%d/%m/%Y")
+
+
+# --- numbers in the reader's language -------------------------------------------------------
+
+#: Shown for a figure that does not exist (a rate with nothing to divide by).
+NO_VALUE = "—"
+
+
+def current_locale() -> str:
+    """The Flask-Babel locale in force (the request's, or a ``force_locale`` block's) as
+    ``"vi"``/``"en"``; ``"vi"`` outside any request or app context."""
+    from flask_babel import get_locale
+
+    try:
+        locale = get_locale()
+    except RuntimeError:  # no application context
+        locale = None
+    return str(locale) if locale else "vi"
+
+
+def _pattern(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+
+
+def format_number(value: float | int | None, decimals: int = 0, locale: str | None = None) -> str:
+    """A count or measure with the locale's separators (CLDR, through Babel):
+    ``1.234`` and ``5,5`` in Vietnamese, ``1,234`` and ``5.5`` in English; ``NO_VALUE`` for None.
+
+    :param decimals: digits after the decimal mark, always written (``4,0``); the value
+        is rounded half to even.
+    :param locale: default: ``current_locale()``.
+    """
+    if value is None:
+        return NO_VALUE
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, format=_pattern(decimals), locale=locale or current_locale())
+
+
+def format_rate(rate: float | None, decimals: int = 1, locale: str | None = None) -> str:
+    """A rate (0..1) as a percentage in the locale's style (CLDR): ``79,9%`` in Vietnamese,
+    ``79.9%`` in English; ``NO_VALUE`` for None.
+
+    :param decimals: digits after the decimal mark of the percentage.
+    :param locale: default: ``current_locale()``.
+    """
+    if rate is None:
+        return NO_VALUE
+    from babel.numbers import format_percent
+
+    return format_percent(rate, format=_pattern(decimals) + "%", locale=locale or current_locale())
+
+
+def format_change(ratio: float | None, decimals: int = 0, locale: str | None = None) -> str:
+    """A relative change (0.25 = 25 % more) with its sign: ``+25%``, ``−10%`` (minus sign),
+    ``±0%``; ``NO_VALUE`` for None."""
+    if ratio is None:
+        return NO_VALUE
+    shown = format_rate(abs(ratio), decimals, locale)
+    zero = format_rate(0, decimals, locale)
+    sign = "±" if shown == zero else ("+" if ratio > 0 else "−")
+    return sign + shown

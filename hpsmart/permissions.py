@@ -74,6 +74,16 @@ def requires(permission: Permission) -> Callable:
     return decorator
 
 
+def polled(view: Callable) -> Callable:
+    """Mark a view that a page calls by itself, without the person doing anything (an htmx
+    poll, e.g. the presence heartbeat). When the session has ended, such a request is not
+    sent to the login page (that would take the page, and whatever is typed in it, away
+    unasked): it answers a notice with a login link and stops the polling (see
+    ``hpsmart.web.init_login``). Put it above ``@requires``."""
+    view.polled = True  # type: ignore[attr-defined]
+    return view
+
+
 def is_htmx() -> bool:
     """True when the current request was sent by htmx (and is not a history restore)."""
     return request.headers.get("HX-Request") == "true" and not request.headers.get(

@@ -4,6 +4,7 @@ macOS and iOS send decomposed (NFD) Vietnamese; everything is stored NFC.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "d"})
@@ -36,6 +37,12 @@ def nfc(value: str | None) -> str:
 _BIDI_CONTROLS = {c: None for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
+def printable(value: str) -> str:
+    """``value`` without control characters (NUL and friends: PostgreSQL refuses NUL in text).
+    Used by the URL parsers of the inbox, the public pages and search."""
+    return "".join(ch for ch in value if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs"))
+
+
 def single_line(value: str | None) -> str:
     """``nfc(value)`` for one-line fields (title, name, address): line breaks and runs of
     white space become one space, bidirectional controls are removed.
@@ -57,6 +64,33 @@ def fold(value: str | None) -> str:
     decomposed = unicodedata.normalize("NFD", value.translate(_FOLD_TABLE))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.translate(_FOLD_TABLE).casefold().split())
+
+
+# A search token: a run of letters and digits (Unicode), as SQLite FTS5's unicode61
+# tokenizer splits text; everything else (spaces, punctuation, "-", "_") separates.
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def search_tokens(value: str | None) -> list[str]:
+    """The search tokens of ``value``: ``fold(value)`` split into runs of letters and
+    digits. ``search_tokens("Đường Lạch-Tray, số 5")`` gives
+    ``["duong", "lach", "tray", "so", "5"]``.
+
+    :param value: any string, or None (gives ``[]``).
+    """
+    return _TOKEN.findall(fold(value))
+
+
+def search_document(*parts: str | None) -> str:
+    """The text that search matches against (``Report.search_text``): the search tokens
+    of ``parts``, each preceded by one space (``" duong lach tray"``), so that "a word
+    starting with w" is the substring ``" w"`` on every database.
+
+    :param parts: strings or None, in order (tracking code, title, ...).
+    :returns: ``""`` when there is no token, else a string starting with a space.
+    """
+    tokens = search_tokens(" ".join(p for p in parts if p))
+    return "".join(" " + t for t in tokens)
 
 
 def vietnamese_sort_key(value: str) -> tuple:

@@ -1,13 +1,16 @@
 """Request-level wiring: login, template helpers, error pages, response headers."""
 from __future__ import annotations
 
-from flask import Flask, Response, flash, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError
 
 from .extensions import db
-from .i18n import format_local_date, format_local_datetime
+from .forms import options_html
+from .i18n import format_change, format_local_date, format_local_datetime, format_number, format_rate
 from .permissions import Permission, is_htmx
 
 # Role-based navigation: (endpoint, label, permission). One list, read by base.html.
@@ -38,7 +41,11 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        target = url_for("auth.login", next=request.full_path if request.query_string else request.path)
+        target = url_for("auth.login", next=_return_path())
+        if is_htmx() and getattr(app.view_functions.get(request.endpoint or ""), "polled", False):
+            # A poll (nobody clicked): say so in place and stop polling (htmx: status 286);
+            # the page and what is typed in it stay. The person's next action logs them in.
+            return Response(render_template("errors/session_ended.html", login_url=target), status=286)
         if is_htmx():
             # An expired session must not put a login form inside a fragment.
             response = Response(status=401)
@@ -48,10 +55,26 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
         return redirect(target)
 
 
+def _return_path() -> str:
+    """Where to come back to after logging in: the page itself, or for an htmx POST (an
+    action inside a page, whose URL only takes POST) the page it was sent from
+    (``HX-Current-URL``, when it is on this site)."""
+    if is_htmx() and request.method != "GET":
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if page.netloc == request.host and page.path.startswith("/") and not page.path.startswith("//"):
+            return page.path + (f"?{page.query}" if page.query else "")
+    return request.full_path if request.query_string else request.path
+
+
 def init_templates(app: Flask) -> None:
     """Register Jinja filters and globals used by every template."""
     app.jinja_env.filters["localdt"] = format_local_datetime
     app.jinja_env.filters["localdate"] = format_local_date
+    # Numbers in the reader's language: 1.234 / 79,9% (vi), 1,234 / 79.9% (en).
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["percent"] = format_rate
+    app.jinja_env.filters["change"] = format_change
+    app.jinja_env.globals["options_html"] = options_html
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -97,6 +120,19 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        """A missing or wrong CSRF token. For htmx (nothing is swapped: the page and what
+        was typed in it stay): without a session, the login page (``HX-Redirect``, as
+        ``unauthorized``); with one (the page is older than the session, e.g. after
+        logging in again elsewhere), 400 marked ``X-Error-Kind: expired``, which app.js
+        shows as "reload the page" in the user's language."""
+        if is_htmx():
+            if not current_user.is_authenticated:
+                from .extensions import login_manager
+
+                return login_manager.unauthorized()
+            response = make_response(render_error(400, *CSRF_TEXT))
+            response.headers["X-Error-Kind"] = "expired"
+            return response
         return render_error(400, *CSRF_TEXT)
 
 

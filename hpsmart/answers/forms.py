@@ -47,6 +47,8 @@ class AnswerForm(Form):
 
     ``draft_token`` is a signed (user, report) token: it lets a POST whose session has
     expired still be kept as the user's draft (see ``hpsmart.answers.routes``).
+    ``draft_seen`` is the version of the draft the form was rendered with
+    (``services.answers.draft_version``): a save from an older form is a conflict.
     ``return_to`` says where a successful POST goes (``panel``, ``report``).
     """
 
@@ -61,6 +63,7 @@ class AnswerForm(Form):
     canned = SelectField(_l("Canned answer"), validate_choice=False)
     confirm_personal_data = BooleanField(_l("I have checked the warnings: send it as it is"))
     draft_token = HiddenField()
+    draft_seen = HiddenField()
     return_to = HiddenField()
 
 

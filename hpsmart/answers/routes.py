@@ -16,7 +16,9 @@ Pages:
 
 Every change is a ``<form method="post">`` with its CSRF token that works without
 JavaScript: 303 on success, 422 with everything typed on a refused input, 409 when the
-report changed since the page was loaded.
+report changed since the page was loaded, or the answer draft did (two staff writing the
+same draft: the form carries ``draft_seen``; the 409 shows the other text beside what was
+typed, and the form moves on to the current version, so saving again is a choice).
 
 Nothing typed is lost (issue 5, item 1):
 
@@ -50,12 +52,13 @@ from wtforms import SelectChoice, ValidationError
 
 from ..extensions import csrf, db, login_manager
 from ..forms import select_choices
+from ..i18n import format_local_datetime
 from ..models import (Agency, Attachment, CannedAnswer, Category, Report, Response, ResponseState,
                       Role, User, utcnow)
 from ..permissions import Permission, is_htmx, requires
 from ..report.forms import agency_choices
 from ..services import answers
-from ..services.answers import AnswerError, FileChanges, PersonalDataError, Upload
+from ..services.answers import AnswerError, DraftConflictError, FileChanges, PersonalDataError, Upload
 from ..services.tracking import normalise_tracking_code
 from ..services.visibility import visible_reports
 from ..services.workflow import ConflictError, WorkflowError
@@ -178,6 +181,7 @@ def _answer_form(report: Report, user: User, response: Response | None, formdata
             form.responsible_party.data = response.responsible_party
         form.return_to.data = "report" if request.args.get("embed") == "report" else "panel"
         form.draft_token.data = draft_token(user, report)
+        form.draft_seen.data = answers.draft_version(response)
     autosave = {"hx-post": url_for("answers.autosave", tracking_code=report.tracking_code),
                 "hx-target": "#draft-status", "hx-swap": "outerHTML", "hx-sync": "closest form:replace",
                 "hx-params": "not photos,documents,action"}
@@ -199,10 +203,12 @@ def _review_forms(report: Report, response: Response, return_to: str) -> tuple[A
 
 
 def _context(report: Report, *, form: AnswerForm | None = None, warnings=None, error: str | None = None,
-             review: dict | None = None, notice: str | None = None) -> dict:
+             review: dict | None = None, notice: str | None = None, draft_conflict: dict | None = None) -> dict:
     """Everything the panel template needs.
 
     :param form: the answer form as sent (refused), else a fresh one from the draft.
+    :param draft_conflict: see :func:`_draft_conflict` (the form then holds what was typed
+        and the current draft's version).
     :param warnings: blocking personal-data warnings of a refused send.
     :param review: ``{"approve": form, "send_back": form, "error": str, "warnings": [...]}``
         of a refused approval or sending back.
@@ -246,6 +252,8 @@ def _context(report: Report, *, form: AnswerForm | None = None, warnings=None, e
         "published_documents": answers.answer_documents(published),
         "max_photos": answers.MAX_PHOTOS, "body_max": answers.BODY_MAX,
         "draft_updated_ms": int(response.updated_at.timestamp() * 1000) if response is not None else 0,
+        "draft_seen": (form.draft_seen.data or "") if form is not None else "",
+        "draft_conflict": draft_conflict,
         "expired_session_hint": False,
     }
 
@@ -265,6 +273,16 @@ def _form_errors(form: AnswerForm, error: AnswerError) -> None:
         target = getattr(form, name, None)
         if target is not None and hasattr(target, "errors"):
             target.errors = list(target.errors) + [str(m) for m in messages]
+
+
+def _draft_conflict(report: Report, form: AnswerForm, message: str) -> dict:
+    """After a ``DraftConflictError``: what the panel shows of the draft as it is now
+    (``{"message", "response"}``; ``response`` None when there is no open draft any more),
+    and ``form`` (what the person typed) moved on to the draft's current version, so that
+    saving it again is their choice, made with both texts in view."""
+    response = answers.current_response(report)
+    form.draft_seen.data = answers.draft_version(response)
+    return {"message": message, "response": response}
 
 
 def _keep_typing(permission: Permission):
@@ -308,10 +326,11 @@ def _keep_expired(tracking_code: str):
                 scheduled = None
             try:
                 answers.save_draft(report, user, request.form.get("body", ""), request.form.get("outcome") or None,
-                                   scheduled, request.form.get("responsible_party", ""))
+                                   scheduled, request.form.get("responsible_party", ""),
+                                   seen_version=request.form.get("draft_seen", ""))
                 _commit()
                 saved = True
-            except WorkflowError:
+            except WorkflowError:  # DraftConflictError included: the text stays in the tab
                 db.session.rollback()
     target = url_for("answers.panel", tracking_code=report.tracking_code)
     login = url_for("auth.login", next=target)
@@ -321,8 +340,11 @@ def _keep_expired(tracking_code: str):
     else:
         message = _("Your session had expired. Log in again; what you typed is kept in this browser tab.")
     if is_htmx():  # the autosave: say so where "Draft saved" appears; the page stays
+        seen = request.form.get("draft_seen", "")
+        if saved:
+            seen = answers.draft_version(answers.current_response(report))
         return make_response(render_block(TEMPLATE, STATUS_BLOCK, saved_at=None, status_message=message,
-                                          login_url=login), 200)
+                                          login_url=login, draft_seen=seen), 200)
     flash(message, "info")
     return redirect(login, 303)
 
@@ -360,7 +382,9 @@ def save(tracking_code: str, csrf_ok: bool):
     ``canned`` (insert the chosen canned answer, filled in, after the text) or ``submit``
     (send for approval, or publish where no approval is needed). 303 to ``return_to``;
     422 with the form as sent on refused input or personal-data warnings (``submit``: the
-    draft is still kept); 404 for a report the user may not see."""
+    draft is still kept); 409 when someone else saved the draft after the form's
+    ``draft_seen`` (nothing saved or sent; their text shown beside the form as sent);
+    404 for a report the user may not see."""
     report = _load(tracking_code)
     user = _user()
     response = answers.current_response(report)
@@ -374,11 +398,16 @@ def save(tracking_code: str, csrf_ok: bool):
         if action == "canned":
             typed = _insert_canned(report, form, typed)
         response, changes = answers.save_draft(report, user, photos=_uploads("photos"),
-                                               documents=_uploads("documents"), **typed)
+                                               documents=_uploads("documents"),
+                                               seen_version=form.draft_seen.data or "", **typed)
     except AnswerError as error:
         db.session.rollback()
         _form_errors(form, error)
         return _render(_load(tracking_code), 422, form=form, error=str(error))
+    except DraftConflictError as error:
+        db.session.rollback()
+        report = _load(tracking_code)
+        return _render(report, 409, form=form, draft_conflict=_draft_conflict(report, form, str(error)))
     except WorkflowError as error:
         db.session.rollback()
         return _render(_load(tracking_code), 422, error=str(error))
@@ -389,6 +418,7 @@ def save(tracking_code: str, csrf_ok: bool):
         return redirect(_return_url(report, form.return_to.data), 303)
     if not csrf_ok:  # kept by its draft token; sending needs a fresh page
         _commit(changes)
+        form.draft_seen.data = answers.draft_version(response)
         return _render(_load(tracking_code), 422, form=form, error=_(
             "For your security the form had expired. Your answer was kept as a draft: check it and send it again."))
     warnings, error_text = [], None
@@ -404,6 +434,7 @@ def save(tracking_code: str, csrf_ok: bool):
         error_text = str(error)
     _commit(changes)  # the draft and its new files are kept even when sending was refused
     if error_text is not None:
+        form.draft_seen.data = answers.draft_version(response)
         return _render(_load(tracking_code), 422, form=form, warnings=warnings, error=error_text)
     if response.state == ResponseState.PUBLISHED:
         flash(_("The answer is published."), "success")
@@ -439,22 +470,37 @@ def _insert_canned(report: Report, form: AnswerForm, typed: dict) -> dict:
 @_keep_typing(Permission.ANSWER)
 def autosave(tracking_code: str, csrf_ok: bool):
     """Autosave (htmx, ``keyup changed delay:2s``): the text fields of the answer form, no
-    files. Answers the ``draft_status`` block: 200 saved, 422 not saved (with why)."""
+    files. Answers the ``draft_status`` block, which holds the form's ``draft_seen``: 200
+    saved (the new version), 409 someone else saved the draft since (nothing saved; the
+    version the form had, so that every later save is refused too until the person has
+    seen both texts by saving the form), 422 not saved (with why)."""
     report = _load(tracking_code)
     user = _user()
     form = AnswerForm(formdata=request.form, meta={"csrf": False})
-    status, message = 200, None
+    status, message, seen = 200, None, form.draft_seen.data or ""
     if not (csrf_ok or _token_is_users(form, report, user)):
         status, message = 422, _("Not saved: the page has expired. Reload it (what you typed is kept in this tab).")
     else:
         try:
-            answers.save_draft(report, user, **_typed(form))
+            response, _changes = answers.save_draft(report, user, seen_version=seen, **_typed(form))
             _commit()
+            seen = answers.draft_version(response)
+        except DraftConflictError as error:
+            db.session.rollback()
+            other = error.response
+            status = 409
+            message = _("Not saved: someone else saved this answer since you opened it. Press “Save draft” to "
+                        "see their text beside yours.")
+            if other is not None and other.author is not None:
+                message = _("Not saved: %(name)s saved this answer at %(time)s, after you opened it. Press "
+                            "“Save draft” to see their text beside yours.", name=other.author.name,
+                            time=format_local_datetime(other.updated_at))
         except WorkflowError as error:  # AnswerError included
             db.session.rollback()
             status, message = 422, _("Not saved: %(reason)s", reason=str(error))
     saved_at = utcnow() if status == 200 else None
-    return make_response(render_block(TEMPLATE, STATUS_BLOCK, saved_at=saved_at, status_message=message), status)
+    return make_response(render_block(TEMPLATE, STATUS_BLOCK, saved_at=saved_at, status_message=message,
+                                      draft_seen=seen), status)
 
 
 # --- photos and documents ---
@@ -465,7 +511,8 @@ def autosave(tracking_code: str, csrf_ok: bool):
 def file_action(tracking_code: str, attachment_id: int, operation: str, csrf_ok: bool):
     """Hide, show, blur or remove a photo or document of the report (``operation``). Sent
     from the answer form (buttons with ``formaction``), the typed answer is saved as the
-    draft first. 303 back; 422 with the message when refused; 404 for an unknown file."""
+    draft first. 303 back; 422 with the message when refused; 409 when the draft changed
+    since the form was rendered (nothing done); 404 for an unknown file."""
     if operation not in PHOTO_OPERATIONS:
         abort(404)
     report = _load(tracking_code)
@@ -479,9 +526,11 @@ def file_action(tracking_code: str, attachment_id: int, operation: str, csrf_ok:
     if not csrf_ok:  # the typed answer may still be kept (draft token), the file is left alone
         if form is not None and _token_is_users(form, report, user) and answers.can_answer(user, report):
             try:
-                answers.save_draft(report, user, **_typed(form))
+                response, _changes = answers.save_draft(report, user, seen_version=form.draft_seen.data or "",
+                                                        **_typed(form))
                 _commit()
-            except WorkflowError:
+                form.draft_seen.data = answers.draft_version(response)
+            except WorkflowError:  # DraftConflictError included: what was typed is shown again
                 db.session.rollback()
         return _render(_load(tracking_code), 422, form=form, error=_(
             "For your security the form had expired. What you typed is below: check it and try again."))
@@ -491,7 +540,8 @@ def file_action(tracking_code: str, attachment_id: int, operation: str, csrf_ok:
                 answers.current_response(report) is None
                 or answers.current_response(report).state in answers.EDITABLE_STATES):
             _response, changes = answers.save_draft(report, user, photos=_uploads("photos"),
-                                                    documents=_uploads("documents"), **_typed(form))
+                                                    documents=_uploads("documents"),
+                                                    seen_version=form.draft_seen.data or "", **_typed(form))
         if operation in ("hide", "show"):
             more = answers.set_hidden(report, user, attachment, operation == "hide")
         elif operation == "blur":
@@ -506,6 +556,11 @@ def file_action(tracking_code: str, attachment_id: int, operation: str, csrf_ok:
         if form is not None:
             _form_errors(form, error)
         return _render(_load(tracking_code), 422, form=form, error=str(error))
+    except DraftConflictError as error:  # the typed answer was not saved, and the file was left alone
+        db.session.rollback()
+        changes.delete_written()
+        report = _load(tracking_code)
+        return _render(report, 409, form=form, draft_conflict=_draft_conflict(report, form, str(error)))
     except WorkflowError as error:
         db.session.rollback()
         changes.delete_written()

@@ -11,14 +11,15 @@ htmx, the re-rendered list with the outcome in a panel. The rules live in
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, render_template,
+                   request, url_for)
+from flask_babel import get_locale, gettext as _, ngettext
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from ..extensions import db
 from ..forms import EmptyForm
-from ..models import Agency
+from ..models import Agency, ReportStatus
 from ..permissions import Permission, is_htmx, requires
 from ..services import inbox as service
 from ..services.workflow import REJECT_REASONS
@@ -44,33 +45,66 @@ def _render(filters: service.InboxFilters, *, status: int = 200, view_form: Save
             selection_error: str | None = None):
     """The list page (or its ``report_list`` block for htmx) for ``filters``."""
     user = _user()
-    locale = str(get_locale() or "vi")
+    fragment = is_htmx()
     page = service.search_reports(filters, user)
-    options = service.filter_options(user, locale)
-    views = service.saved_views(user)
+    # The filter form and the saved views are outside the list: an htmx request (most
+    # list requests) skips them.
+    options = None if fragment else service.filter_options(user, str(get_locale() or "vi"))
+    views = [] if fragment else service.saved_views(user)
     if form is None:
-        form = _bulk_form(user, options)
+        form = _bulk_form(user)
     form.query.data = filters.query_string(filters.page)
     if view_form is None:
         view_form = SavedViewForm(formdata=None)
     view_form.query.data = filters.query_string()
     context = {
         "filters": filters, "page": page, "options": options, "views": views,
-        "suggestions": service.suggested_views(user, views), "view_form": view_form,
+        "suggestions": [] if fragment else service.suggested_views(user, views), "view_form": view_form,
         "delete_form": EmptyForm(formdata=None), "bulk_form": form, "selected": selected or set(),
         "bulk_result": bulk_result, "bulk_messages": bulk_messages(bulk_result) if bulk_result else [],
-        "selection_error": selection_error, "list_url": _list_url, "fragment": is_htmx(),
+        "selection_error": selection_error, "list_url": _list_url, "fragment": fragment,
+        "badges": _status_badges(), "deadline_text": _deadline_texts(),
     }
-    if context["fragment"]:
+    if fragment:
         body = render_block(TEMPLATE, LIST_BLOCK, **context)
     else:
         body = render_template(TEMPLATE, **context)
     return make_response(body, status)
 
 
-def _bulk_form(user, options: service.FilterOptions, **kwargs):
-    agencies = [(value, label) for value, label in options.agencies if value != service.MINE]
-    return bulk_form(service.bulk_actions_for(user), agencies,
+def _status_badges() -> dict:
+    """Each status's badge (the ``status_badge`` macro), rendered once per request rather
+    than once per row."""
+    badge = get_template_attribute("_macros/forms.html", "status_badge")
+    return {status: badge(status) for status in ReportStatus}
+
+
+def _deadline_texts():
+    """A function ``DeadlineFlag -> str`` for the list's deadline column ("Overdue: 3
+    working days late", "Due today", "5 working days left"; "" for other states), each
+    distinct flag translated once per request."""
+    memo: dict[service.DeadlineFlag, str] = {}
+
+    def text(flag: service.DeadlineFlag) -> str:
+        if flag not in memo:
+            days = flag.working_days_left
+            if flag.state == "overdue":
+                memo[flag] = _("Overdue") if days is None or days >= 0 else ": ".join(
+                    [_("Overdue"), ngettext("%(num)d working day late", "%(num)d working days late", -days)])
+            elif flag.state == "due_soon":
+                memo[flag] = _("Due today") if days == 0 else ngettext(
+                    "Due soon: %(num)d working day left", "Due soon: %(num)d working days left", days)
+            elif flag.state == "on_time":
+                memo[flag] = ngettext("%(num)d working day left", "%(num)d working days left", days)
+            else:
+                memo[flag] = ""
+        return memo[flag]
+
+    return text
+
+
+def _bulk_form(user, **kwargs):
+    return bulk_form(service.bulk_actions_for(user), service.current_agency_choices(),
                      [(code, str(text)) for code, text in REJECT_REASONS.items()], **kwargs)
 
 
@@ -130,8 +164,7 @@ def bulk():
     (routing needs TRIAGE; the workflow guards each report further).
     """
     user = _user()
-    options = service.filter_options(user, str(get_locale() or "vi"))
-    form = _bulk_form(user, options)
+    form = _bulk_form(user)
     if not form.validate_on_submit():
         abort(400)  # only the CSRF token can fail: the selects do not validate their choices
     filters = service.filters_from_query_string(form.query.data or "")

@@ -6,6 +6,7 @@ from .audit import AppendOnlyError, ReportEvent
 from .base import utcnow
 from .category import Category
 from .inbox import ReportViewer, SavedView
+from .job import ExportJob, JobStage, JobState
 from .outbox import OutboxMessage, OutboxState
 from .place import AdministrativeUnit, UnitLevel
 from .report import AWAITING_ANSWER, Channel, Report, ReportStatus, Urgency, report_co_agency
@@ -15,7 +16,7 @@ from .user import Role, User
 
 __all__ = [
     "AWAITING_ANSWER", "AdministrativeUnit", "Agency", "AgencyKind", "ApiClient", "AppendOnlyError", "Attachment", "CannedAnswer",
-    "Category", "Channel", "CitizenFeedback", "Outcome", "OutboxMessage", "OutboxState", "Report",
+    "Category", "Channel", "CitizenFeedback", "ExportJob", "JobStage", "JobState", "Outcome", "OutboxMessage", "OutboxState", "Report",
     "ReportEvent", "ReportStatus", "ReportViewer", "Response", "ResponseState", "Role", "SavedView",
     "TrackingCounter", "UnitLevel", "Urgency", "User", "report_co_agency", "utcnow",
 ]

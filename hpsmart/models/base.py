@@ -94,13 +94,22 @@ def dialect_index(name: str, *columns: str, dialect: str, **kw) -> Index:
     return index.ddl_if(dialect=dialect)
 
 
+# Database objects made by migrations that the models cannot declare, left out of the
+# model/database comparison: an index with per-column DESC NULLS LAST (PostgreSQL,
+# migration 0007; SQLAlchemy reflects it as an expression index) and SQLite's FTS5
+# search table with its shadow tables (``report_fts``, ``report_fts_data``, ...).
+MIGRATION_ONLY_INDEXES = frozenset({"ix_report_deadline_desc"})
+MIGRATION_ONLY_TABLE_PREFIX = "report_fts"
+
+
 def include_for_dialect(dialect_name: str):
     """Alembic ``include_object`` hook for a database of ``dialect_name``.
 
     Leaves out of autogenerate and of the model/database comparison the model
     indexes made by ``dialect_index`` for another dialect, so the comparison is
     empty on SQLite and PostgreSQL alike while PostgreSQL still checks its own
-    indexes. Used by ``migrations/env.py`` and ``tests/integration/test_schema.py``.
+    indexes; also leaves out the migration-only objects above. Used by
+    ``migrations/env.py`` and ``tests/integration/test_schema.py``.
 
     :returns: ``include_object(obj, name, type_, reflected, compare_to) -> bool``.
     """
@@ -109,6 +118,11 @@ def include_for_dialect(dialect_name: str):
         if type_ == "index" and not reflected:
             only = obj.info.get("dialect")
             return only is None or only == dialect_name
+        if reflected and compare_to is None:
+            if type_ == "index" and name in MIGRATION_ONLY_INDEXES:
+                return False
+            if type_ == "table" and name is not None and name.startswith(MIGRATION_ONLY_TABLE_PREFIX):
+                return False
         return True
 
     return include_object

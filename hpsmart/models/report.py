@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, Strin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..text import fold
+from ..text import search_document
 from .base import TitledEnum, UTCDateTime, dialect_index, str_enum, utcnow
 
 
@@ -98,6 +98,8 @@ report_co_agency = Table(
     db.Model.metadata,
     Column("report_id", ForeignKey("report.id", ondelete="CASCADE"), primary_key=True),
     Column("agency_id", ForeignKey("agency.id"), primary_key=True),
+    # "co-handled by agency X": the agency filter and agency staff's scope (migration 0007).
+    Index("ix_report_co_agency_agency_id", "agency_id"),
 )
 
 
@@ -110,6 +112,12 @@ class Report(db.Model):
     public pages, the public API or PDFs; the name only when ``reporter_name_public``.
     ``search_text`` is the accent- and case-folded text that search matches against,
     kept in step by a model event. ``version`` guards against lost updates.
+    ``satisfied`` is the citizen's latest verdict on the report's answers (True:
+    satisfied, False: not satisfied, None: no verdict): a copy of
+    ``CitizenFeedback.satisfied`` of its newest feedback (greatest ``created_at``, then
+    ``id``), kept in step whenever feedback is flushed through the ORM (see
+    :func:`hpsmart.models.response.refresh_latest_verdicts`; rows inserted around the
+    ORM must call it), so statistics count satisfaction from the report row alone.
     """
 
     __tablename__ = "report"
@@ -153,6 +161,8 @@ class Report(db.Model):
 
     # Chosen by staff for the "notable reports" section of the summary report.
     notable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The citizen's latest verdict (None: none yet); see the class docstring (migration 0009).
+    satisfied: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -174,14 +184,19 @@ class Report(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
-    # The inbox list's filters and sorts (migration 0003). Search matches
-    # ``search_text LIKE '%word%'``: PostgreSQL answers that from a pg_trgm GIN
-    # index; SQLite scans (no index helps a leading wildcard there).
+    # The inbox list's filters and sorts (migrations 0003, 0007). Search
+    # (hpsmart.services.search) matches ``search_text LIKE '% word%'``: PostgreSQL answers
+    # that from a pg_trgm GIN index, SQLite from the FTS5 table ``report_fts``. Made by
+    # migration 0007 and not declared here: PostgreSQL's ``ix_report_deadline_desc``
+    # (deadline DESC NULLS LAST, id DESC) and the FTS5 table.
     __table_args__ = (
         Index("ix_report_status_created_at", "status", "created_at"),
         Index("ix_report_agency_id_created_at", "agency_id", "created_at"),
         Index("ix_report_status_deadline", "status", "deadline"),
         Index("ix_report_updated_at", "updated_at"),
+        Index("ix_report_urgency_created_at", "urgency", "created_at"),
+        Index("ix_report_category_id_created_at", "category_id", "created_at"),
+        Index("ix_report_admin_unit_id_created_at", "admin_unit_id", "created_at"),
         dialect_index("ix_report_search_text_trgm", "search_text", dialect="postgresql",
                       postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}),
     )
@@ -192,10 +207,10 @@ class Report(db.Model):
         return [a for a in self.attachments if a.purpose == "report"]
 
     def compute_search_text(self) -> str:
-        """Folded text of tracking code, title, description, address and ward name."""
+        """``hpsmart.text.search_document`` of tracking code, title, description, address
+        and ward name (folded tokens, each after a space)."""
         unit = self.admin_unit.name if self.admin_unit is not None else ""
-        return fold(" ".join([self.tracking_code or "", self.title or "", self.description or "",
-                              self.address or "", unit]))
+        return search_document(self.tracking_code, self.title, self.description, self.address, unit)
 
     def __repr__(self) -> str:
         return f"<Report {self.tracking_code} {self.status.value if self.status else ''}>"

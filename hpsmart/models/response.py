@@ -4,8 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from collections.abc import Iterable
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, bindparam, event, inspect, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
 from .base import TitledEnum, UTCDateTime, str_enum, utcnow
@@ -107,7 +111,9 @@ class CannedAnswer(db.Model):
 class CitizenFeedback(db.Model):
     """The citizen's verdict on a published answer: satisfied or not, with a comment.
 
-    "Not satisfied" reopens the report to the IOC (workflow ``reopen``).
+    "Not satisfied" reopens the report to the IOC (workflow ``reopen``). The report's
+    latest verdict is copied to ``Report.satisfied`` whenever feedback is flushed
+    (``refresh_latest_verdicts``).
     """
 
     __tablename__ = "citizen_feedback"
@@ -123,3 +129,78 @@ class CitizenFeedback(db.Model):
     response = relationship("Response")
 
     __table_args__ = (db.UniqueConstraint("response_id", name="uq_citizen_feedback_response_id"),)
+
+
+# --- the report's latest verdict (Report.satisfied) -------------------------------------------
+
+#: The rule of ``Report.satisfied``, one statement for SQLite and PostgreSQL: the verdict of
+#: the report's newest feedback, by ``created_at`` then ``id`` (two verdicts at the same
+#: instant: the later row); NULL when the report has none. Migration 0009 back-fills the
+#: column with a copy of it (migrations do not import the app).
+_LATEST_VERDICT = (
+    "UPDATE report SET satisfied = ("
+    "SELECT citizen_feedback.satisfied FROM citizen_feedback "
+    "WHERE citizen_feedback.report_id = report.id "
+    "ORDER BY citizen_feedback.created_at DESC, citizen_feedback.id DESC LIMIT 1) "
+    "WHERE report.id IN ")
+_BY_IDS = text(_LATEST_VERDICT + ":ids").bindparams(bindparam("ids", expanding=True))
+_ALL_JUDGED = text(_LATEST_VERDICT + "(SELECT report_id FROM citizen_feedback)")
+#: Report ids per statement (SQLite allows 32,766 bound values; kept far below).
+_IDS_PER_STATEMENT = 500
+
+
+def refresh_latest_verdicts(connection, report_ids: Iterable[int] | None = None) -> None:
+    """Set ``Report.satisfied`` from ``citizen_feedback`` in the database (``_LATEST_VERDICT``).
+
+    Called for every ORM flush that adds, changes or deletes a ``CitizenFeedback``
+    (session event below); call it yourself after writing feedback rows around the
+    ORM (``insert(CitizenFeedback)``, raw SQL: the benchmarks' loaders). Neither
+    ``Report.version`` nor ``updated_at`` changes. Report objects already loaded in a
+    session are not updated by this function.
+
+    :param connection: a SQLAlchemy ``Connection`` (or ``Session``) to execute on.
+    :param report_ids: the reports to refresh (those without feedback get NULL);
+        None: every report that has feedback.
+    """
+    if report_ids is None:
+        connection.execute(_ALL_JUDGED)
+        return
+    ids = sorted(set(report_ids))
+    for i in range(0, len(ids), _IDS_PER_STATEMENT):
+        connection.execute(_BY_IDS, {"ids": ids[i:i + _IDS_PER_STATEMENT]})
+
+
+_PENDING_KEY = "hpsmart.latest_verdicts"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_judged_reports(session: Session, flush_context) -> None:
+    """Remember the reports whose feedback this flush wrote (the old report too when
+    feedback moved to another one)."""
+    ids: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, CitizenFeedback):
+            if obj.__dict__.get("report_id") is not None:
+                ids.add(obj.__dict__["report_id"])
+            ids.update(v for v in inspect(obj).attrs.report_id.history.deleted if v is not None)
+    if ids:
+        session.info.setdefault(_PENDING_KEY, set()).update(ids)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _refresh_judged_reports(session: Session, flush_context) -> None:
+    """Bring ``Report.satisfied`` of the reports noted by ``_note_judged_reports`` up to date,
+    in the database and on the report objects of this session."""
+    ids = session.info.pop(_PENDING_KEY, None)
+    if not ids:
+        return
+    from .report import Report
+
+    connection = session.connection()
+    refresh_latest_verdicts(connection, ids)
+    loaded = {i: obj for i in ids if (obj := session.identity_map.get(identity_key(Report, i))) is not None}
+    if loaded:
+        rows = connection.execute(text("SELECT id, satisfied FROM report WHERE id IN :ids")
+                                  .bindparams(bindparam("ids", expanding=True)), {"ids": sorted(loaded)})
+        for report_id, satisfied in rows:
+            set_committed_value(loaded[report_id], "satisfied", None if satisfied is None else bool(satisfied))

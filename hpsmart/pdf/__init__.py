@@ -15,13 +15,17 @@ garbles text when several subsets of one family share a name with
 """
 from __future__ import annotations
 
+import gc
 import mimetypes
+import threading
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from weasyprint import HTML
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -119,11 +123,69 @@ def render_pdf(template_name: str, *, extra_roots: Iterable[str | Path] = (),
 def html_to_pdf(html: str, *, extra_roots: Iterable[str | Path] = (),
                 fetcher: StaticOnlyFetcher | None = None) -> bytes:
     """Lay out an HTML string whose relative URLs resolve in the static folder; see ``render_pdf``."""
+    return write_pdf(layout(html, extra_roots=extra_roots, fetcher=fetcher))
+
+
+def layout(html: str, *, extra_roots: Iterable[str | Path] = (),
+           fetcher: StaticOnlyFetcher | None = None) -> Document:
+    """Lay out an HTML string (relative URLs resolve in the static folder) without writing it.
+
+    :returns: WeasyPrint's ``Document``: its ``pages`` (each with the ``anchors`` it
+        holds) can be inspected, kept in part (``Document.copy(pages)``) and written
+        with ``write_pdf()`` (inside ``fewer_collections()`` for speed). Used to write a
+        long document in parts (:func:`hpsmart.pdf.summary.write_summary_pdf`).
+    """
     root = static_root()
     fetcher = fetcher or StaticOnlyFetcher([root, *extra_roots])
-    font_config = FontConfiguration()
-    document = HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher)
-    return document.write_pdf(font_config=font_config)
+    with fewer_collections():
+        document = HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher)
+        return document.render(font_config=FontConfiguration())
 
 
-__all__ = ["ForbiddenResource", "StaticOnlyFetcher", "html_to_pdf", "render_html", "render_pdf", "static_root"]
+#: Allocations between two young-generation collections of Python's cyclic garbage
+#: collector while WeasyPrint works (the interpreter's default is 700). WeasyPrint
+#: allocates millions of short-lived objects; with the default, a monthly report
+#: triggered about 350 young, 30 middle and 2–3 full collections, and the full ones
+#: scan every object of the process (about 280,000 in a worker): 0.44 s of the 3 s
+#: the report took (bench/RESULTS.md). At 20,000 it is about 0.1 s; the memory
+#: WeasyPrint's cycles hold until they are collected grows by a few MB, not more.
+LAYOUT_GC_THRESHOLD = 20_000
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, ...] | None = None
+
+
+@contextmanager
+def fewer_collections():
+    """Within the block, Python's garbage collector runs its young-generation
+    collections every ``LAYOUT_GC_THRESHOLD`` allocations instead of 700.
+
+    The setting is process-wide: the first of several threads inside such a block sets
+    it, the last one out puts the previous thresholds back. Nothing is left
+    uncollected: the collector keeps running, only less often.
+    """
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(LAYOUT_GC_THRESHOLD, _gc_saved[0]), *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+
+
+def write_pdf(document: Document, target=None) -> bytes | None:
+    """``document.write_pdf(target)`` inside ``fewer_collections()``: the PDF's bytes, or
+    None when written to ``target`` (a binary file)."""
+    with fewer_collections():
+        return document.write_pdf(target)
+
+
+__all__ = ["ForbiddenResource", "LAYOUT_GC_THRESHOLD", "StaticOnlyFetcher", "fewer_collections", "html_to_pdf", "layout",
+           "render_html", "render_pdf", "static_root", "write_pdf"]

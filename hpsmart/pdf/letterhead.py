@@ -1,10 +1,12 @@
 """Who issues and signs administrative documents, and the context every document template needs.
 
-Settings (app config, all optional; defaults in ``Letterhead``):
-``PDF_PARENT_BODY`` (``\\n`` or a line break splits it over two lines),
+Settings (app config, all optional; defaults in ``Letterhead``), read from the
+environment variables of the same names by :mod:`hpsmart.config` (NFC; listed in
+README.md): ``PDF_PARENT_BODY`` (``\\n`` or a line break splits it over two lines),
 ``PDF_ISSUING_BODY``, ``PDF_DOCUMENT_SYMBOL`` (e.g. ``BC-SKHCN``), ``PDF_PLACE``,
 ``PDF_SIGNER_AUTHORITY`` (e.g. ``KT. GIÁM ĐỐC``), ``PDF_SIGNER_TITLE``,
-``PDF_SIGNER_NAME``, ``PDF_RECIPIENTS`` (a list, or one recipient per line).
+``PDF_SIGNER_NAME``, ``PDF_RECIPIENTS`` (a list, or one recipient per line). An
+empty value means the default.
 The default issuing body is Sở Khoa học và Công nghệ, which took over the work of
 the 2022 Sở Thông tin và Truyền thông in the 2025 restructuring.
 """

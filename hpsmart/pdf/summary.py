@@ -12,28 +12,32 @@ Who issues and signs it: :mod:`hpsmart.pdf.letterhead` (settings ``PDF_*``).
 """
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from io import BytesIO
+from itertools import chain, islice
+from typing import BinaryIO
 
-from babel.numbers import format_decimal
+from flask import current_app
 from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import select
 
 from ..charts import Series, bar_chart, column_chart
 from ..extensions import db
-from ..i18n import format_local_date
+from ..i18n import current_locale, format_change, format_local_date, format_number, format_rate
 from ..models import AdministrativeUnit, Agency, AgencyKind, Category, utcnow
 from ..services import statistics as st
 from ..text import fold
 from . import format as fmt
-from . import render_pdf
+from . import layout, render_html, render_pdf, write_pdf
 from .letterhead import Letterhead, document_context
 
 #: Locale of the document: Vietnamese administrative documents are in Vietnamese.
 DOCUMENT_LOCALE = "vi"
-#: Rows of the appendix beyond which the document is refused (layout takes about
-#: 11 ms per row on a 2-core machine: larger lists belong in a background job).
-APPENDIX_MAX_ROWS = 2000
+#: Default hard limit of the appendix, rows (see ``AppendixLimits``).
+APPENDIX_MAX_ROWS = 10_000
 #: Overdue reports listed in the document (the longest overdue first); the rest are counted.
 OVERDUE_LIMIT = 30
 
@@ -61,34 +65,59 @@ class SummaryOptions:
     recipients: tuple[str, ...] | None = None
 
 
-class AppendixTooLong(ValueError):
-    """The appendix would list more than ``APPENDIX_MAX_ROWS`` reports."""
+@dataclass(frozen=True)
+class AppendixLimits:
+    """How long the appendix (the list of the period's reports) may be, in rows.
 
-    def __init__(self, rows: int):
-        super().__init__(f"{rows} rows")
+    WeasyPrint lays out about 11 ms of CPU per row on a 2-core machine and keeps
+    about 150 KB per row in memory until the document is written (bench/RESULTS.md).
+
+    :ivar direct_rows: up to this many rows the document is made while the browser
+        waits (``summary_pdf``); longer, by a background job (``write_summary_pdf``).
+    :ivar chunk_rows: rows laid out at a time by ``write_summary_pdf``: its memory
+        depends on this, not on the length of the list.
+    :ivar max_rows: longer lists are refused (``AppendixTooLong``): a document of
+        that many rows takes minutes and hundreds of pages.
+    """
+
+    direct_rows: int = 300
+    chunk_rows: int = 500
+    max_rows: int = APPENDIX_MAX_ROWS
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> AppendixLimits:
+        """The limits from the settings ``PDF_APPENDIX_DIRECT_ROWS``, ``PDF_APPENDIX_CHUNK_ROWS``
+        and ``PDF_APPENDIX_MAX_ROWS`` (missing: the defaults)."""
+        default = cls()
+        return cls(direct_rows=int(config.get("PDF_APPENDIX_DIRECT_ROWS", default.direct_rows)),
+                   chunk_rows=max(1, int(config.get("PDF_APPENDIX_CHUNK_ROWS", default.chunk_rows))),
+                   max_rows=int(config.get("PDF_APPENDIX_MAX_ROWS", default.max_rows)))
+
+
+class AppendixTooLong(ValueError):
+    """The appendix would list more reports than allowed here.
+
+    :ivar rows: how many reports the appendix would list.
+    :ivar limit: the limit that was passed (``AppendixLimits.direct_rows`` for a
+        document made while the browser waits, ``max_rows`` for any document).
+    """
+
+    def __init__(self, rows: int, limit: int = APPENDIX_MAX_ROWS):
+        super().__init__(f"{rows} rows, more than {limit}")
         self.rows = rows
+        self.limit = limit
 
 
 def _number(value, decimals: int = 0) -> str:
-    if value is None:
-        return "—"
-    if decimals:
-        return format_decimal(round(float(value), decimals), format="#,##0.0", locale=DOCUMENT_LOCALE)
-    return format_decimal(int(value), format="#,##0", locale=DOCUMENT_LOCALE)
+    return format_number(value, decimals, DOCUMENT_LOCALE)
 
 
 def _percent(rate: float | None) -> str:
-    if rate is None:
-        return "—"
-    return format_decimal(round(rate * 100, 1), format="#,##0.0", locale=DOCUMENT_LOCALE) + "%"
+    return format_rate(rate, 1, DOCUMENT_LOCALE)
 
 
 def _change(current, previous) -> str:
-    ratio = st.change(current, previous)
-    if ratio is None:
-        return "—"
-    sign = "+" if ratio > 0 else ("−" if ratio < 0 else "±")
-    return sign + format_decimal(round(abs(ratio) * 100, 1), format="#,##0.0", locale=DOCUMENT_LOCALE) + "%"
+    return format_change(st.change(current, previous), 1, DOCUMENT_LOCALE)
 
 
 @dataclass(frozen=True)
@@ -125,6 +154,12 @@ def figure_rows(current: st.Statistics, previous: st.Statistics) -> list[FigureR
     result.append(FigureRow(str(_l("90th percentile of time to answer (working days)")),
                             _number(current.p90_days, 1), _number(previous.p90_days, 1),
                             _change(current.p90_days, previous.p90_days)))
+    result.append(FigureRow(str(_l("Citizens satisfied")), _number(c.satisfied), _number(p.satisfied),
+                            _change(c.satisfied, p.satisfied)))
+    result.append(FigureRow(str(_l("Citizens not satisfied")), _number(c.not_satisfied), _number(p.not_satisfied),
+                            _change(c.not_satisfied, p.not_satisfied)))
+    result.append(FigureRow(str(_l("Satisfaction rate")), _percent(c.satisfaction_rate),
+                            _percent(p.satisfaction_rate), _points(c.satisfaction_rate, p.satisfaction_rate)))
     return result
 
 
@@ -133,9 +168,9 @@ def _points(current: float | None, previous: float | None) -> str:
     if current is None or previous is None:
         return "—"
     diff = (current - previous) * 100
-    sign = "+" if diff > 0 else ("−" if diff < 0 else "±")
-    return sign + format_decimal(round(abs(diff), 1), format="#,##0.0", locale=DOCUMENT_LOCALE) + " " + str(
-        _l("points"))
+    shown = format_number(abs(diff), 1, DOCUMENT_LOCALE)
+    sign = "±" if shown == format_number(0, 1, DOCUMENT_LOCALE) else ("+" if diff > 0 else "−")
+    return sign + shown + " " + str(_l("points"))
 
 
 def period_phrase(start: date, end: date) -> str:
@@ -185,14 +220,23 @@ def document_agency_rows(rows: list[st.BreakdownRow]) -> list[st.BreakdownRow]:
     return known + [r for r in others if r.key is None]
 
 
+def week_axis_label(row: st.BreakdownRow, locale: str | None = None) -> str:
+    """A week row as two lines under its bars: ``Tuần 44`` / ``27/10–02/11`` (``Week 44`` /
+    ``27 Oct–2 Nov`` in English); ``locale`` (default: the current one) for the dates."""
+    week = int(str(row.key).rsplit("W", 1)[1])
+    return str(_l("Week %(week)d", week=week)) + "\n" + st.week_days(row.first_day, row.last_day,
+                                                                      locale or current_locale())
+
+
 def charts(stats: st.Statistics, *, prefix: str = "c", max_rows: int = 12) -> dict:
-    """The report's charts as SVG ``Markup``: ``weekly``, ``categories``, ``on_time``.
+    """The report's charts as SVG ``Markup``: ``weekly``, ``categories``, ``on_time``
+    (texts and numbers in the current locale).
 
     :param prefix: makes the SVG pattern ids unique in a page holding several sets.
     """
     weeks = stats.by_week
     weekly = column_chart(
-        [w.key.split("-")[1] for w in weeks],
+        [week_axis_label(w) for w in weeks],
         [Series(str(_l("Reports received")), [w.counts.received for w in weeks], "outline"),
          Series(str(_l("Answered")), [w.counts.answered for w in weeks], "hatch")],
         title=str(_l("Reports per week")), chart_id=f"{prefix}-weekly")
@@ -213,11 +257,12 @@ def charts(stats: st.Statistics, *, prefix: str = "c", max_rows: int = 12) -> di
 
 def summary_context(start: date, end: date, filters: st.StatFilters | None = None,
                     options: SummaryOptions | None = None, *, letterhead: Letterhead | None = None,
-                    now: datetime | None = None) -> dict:
+                    now: datetime | None = None, appendix_limit: int | None = APPENDIX_MAX_ROWS) -> dict:
     """Everything ``templates/pdf/summary.html`` needs; call inside ``force_locale("vi")``.
 
     :param start / end: the period, local dates (Asia/Ho_Chi_Minh), both included.
-    :raises AppendixTooLong: the appendix would exceed ``APPENDIX_MAX_ROWS``.
+    :param appendix_limit: most rows the appendix may have (None: no limit).
+    :raises AppendixTooLong: the appendix would exceed ``appendix_limit``.
     :raises ValueError: a period that ends before it starts.
     """
     filters = filters or st.StatFilters()
@@ -235,8 +280,8 @@ def summary_context(start: date, end: date, filters: st.StatFilters | None = Non
     appendix = None
     if options.appendix:
         rows = st.count_received(start, end, filters)
-        if rows > APPENDIX_MAX_ROWS:
-            raise AppendixTooLong(rows)
+        if appendix_limit is not None and rows > appendix_limit:
+            raise AppendixTooLong(rows, appendix_limit)
         appendix = st.report_lines(start, end, filters, now=now, locale=locale)
     return {
         **document_context(letterhead, number=options.number, issued_on=issued_on),
@@ -265,14 +310,160 @@ def summary_context(start: date, end: date, filters: st.StatFilters | None = Non
 
 def summary_pdf(start: date, end: date, filters: st.StatFilters | None = None,
                 options: SummaryOptions | None = None, *, letterhead: Letterhead | None = None,
-                now: datetime | None = None, fetcher=None) -> bytes:
-    """The summary report for a period as PDF bytes (A4, Vietnamese); see ``summary_context``.
+                now: datetime | None = None, fetcher=None, appendix_limit: int | None = -1) -> bytes:
+    """The summary report for a period as PDF bytes (A4, Vietnamese), laid out as one
+    document while the caller waits; see ``summary_context``.
 
-    Needs an application context. :raises AppendixTooLong: see ``summary_context``.
+    :param appendix_limit: most rows of the appendix; the default (-1) is the
+        setting ``PDF_APPENDIX_DIRECT_ROWS`` (longer lists: ``write_summary_pdf`` in a
+        background job, :mod:`hpsmart.services.jobs`); None: no limit.
+    :raises AppendixTooLong: the appendix would exceed ``appendix_limit``.
+
+    Needs an application context.
     """
+    if appendix_limit == -1:
+        appendix_limit = AppendixLimits.from_config(current_app.config).direct_rows
     with force_locale(DOCUMENT_LOCALE):
-        context = summary_context(start, end, filters, options, letterhead=letterhead, now=now)
+        context = summary_context(start, end, filters, options, letterhead=letterhead, now=now,
+                                  appendix_limit=appendix_limit)
         return render_pdf("summary.html", fetcher=fetcher, **context)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where ``write_summary_pdf`` is, for a progress bar. Every figure is counted, none estimated.
+
+    :ivar stage: ``"figures"`` (computing the statistics and the body),
+        ``"collecting"`` (reading the next rows of the appendix from the database),
+        ``"layout"`` (WeasyPrint laying out a part), ``"writing"`` (joining the parts
+        into one file).
+    :ivar rows_done: appendix rows laid out and kept so far.
+    :ivar rows_total: rows of the appendix (0 without one).
+    :ivar pages: pages made so far.
+    """
+
+    stage: str
+    rows_done: int
+    rows_total: int
+    pages: int
+
+
+#: Id prefix of the appendix rows in a part (``templates/pdf/_appendix.html``).
+ROW_ANCHOR = "appendix-row-"
+
+
+def _appendix_lines(start: date, end: date, filters: st.StatFilters, now: datetime) -> Iterator[st.ReportLine]:
+    """The appendix's reports in order of receipt, read one local day at a time so that
+    only a day's rows are in memory at once (the statistics service's ``report_lines``)."""
+    day = start
+    while day <= end:
+        yield from st.report_lines(day, day, filters, now=now, locale=DOCUMENT_LOCALE)
+        day += timedelta(days=1)
+
+
+def _rows_on(page) -> list[int]:
+    """Numbers of the appendix rows that begin on a laid-out page (from their anchors)."""
+    return [int(name[len(ROW_ANCHOR):]) for name in page.anchors if name.startswith(ROW_ANCHOR)]
+
+
+def write_summary_pdf(target: BinaryIO, start: date, end: date, filters: st.StatFilters | None = None,
+                      options: SummaryOptions | None = None, *, letterhead: Letterhead | None = None,
+                      now: datetime | None = None, limits: AppendixLimits | None = None,
+                      progress: Callable[[Progress], None] | None = None) -> int:
+    """Write the summary report to ``target`` with an appendix of any allowed length,
+    in bounded memory: the background job's way (:mod:`hpsmart.services.jobs`).
+
+    The body and the first ``limits.chunk_rows`` rows of the appendix are laid out as
+    one WeasyPrint document, each further ``chunk_rows`` rows as another
+    (``templates/pdf/appendix_part.html``: the same table, its header row, page
+    numbers carried on); the parts are written one by one and joined with pypdf.
+    So that no part ends on a half-empty page, the rows that begin on a part's last
+    page are laid out again at the top of the next part (about one page in
+    ``chunk_rows / 30``). Only one part's layout and one day's rows are in memory at a
+    time (a full garbage collection after each part frees the last one); the written
+    parts (about 0.4 KB per row) are kept until they are joined. Peak memory therefore
+    depends on ``chunk_rows`` and the body, not on the length of the list
+    (bench/RESULTS.md: the same peak for 1,000 and 5,000 rows).
+    Without ``options.appendix`` this is ``summary_pdf`` written to ``target``.
+
+    :param target: a binary file open for writing (the PDF goes there).
+    :param limits: ``AppendixLimits`` (default: from the app's settings).
+    :param progress: called with a ``Progress`` at each stage and after each part.
+    :returns: the number of pages.
+    :raises AppendixTooLong: more rows than ``limits.max_rows``.
+    :raises ValueError: a period that ends before it starts.
+
+    Needs an application context; works outside a request (a worker thread, the CLI).
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    filters = filters or st.StatFilters()
+    options = options or SummaryOptions()
+    limits = limits or AppendixLimits.from_config(current_app.config)
+    now = now or utcnow()
+    report = progress or (lambda _: None)
+    with force_locale(DOCUMENT_LOCALE):
+        report(Progress("figures", 0, 0, 0))
+        total = st.count_received(start, end, filters) if options.appendix else 0
+        if total > limits.max_rows:
+            raise AppendixTooLong(total, limits.max_rows)
+        context = summary_context(start, end, filters, replace(options, appendix=False), letterhead=letterhead,
+                                  now=now, appendix_limit=None)
+        if not options.appendix:
+            document = layout(render_html("summary.html", **context))
+            report(Progress("writing", 0, 0, len(document.pages)))
+            write_pdf(document, target)
+            return len(document.pages)
+        lines = _appendix_lines(start, end, filters, now)
+        carried: list[st.ReportLine] = []
+        parts: list[bytes] = []
+        number, pages, first = 1, 0, True
+        while True:
+            report(Progress("collecting", number - 1, total, pages))
+            chunk = carried + list(islice(lines, max(0, limits.chunk_rows - len(carried))))
+            carried = []
+            more = next(lines, None)
+            if more is not None:
+                lines = chain([more], lines)
+            report(Progress("layout", number - 1, total, pages))
+            if first:
+                html = render_html("summary.html", **{**context, "appendix": chunk, "appendix_start": number,
+                                                      "appendix_anchors": True})
+            else:
+                html = render_html("appendix_part.html", lines=chunk, start=number, first_page=pages + 1,
+                                   localdate=format_local_date)
+            document = layout(html)
+            kept = document.pages
+            if more is not None and len(kept) > 1:
+                on_last = _rows_on(kept[-1])
+                if on_last and min(on_last) > number:  # a later part takes them, from the top of a page
+                    carried = chunk[min(on_last) - number:]
+                    kept = kept[:-1]
+            for page in kept:
+                page.anchors = {k: v for k, v in page.anchors.items() if not k.startswith(ROW_ANCHOR)}
+            parts.append(write_pdf(document.copy(kept)))
+            number += len(chunk) - len(carried)
+            pages += len(kept)
+            first = False
+            # A laid-out part is a web of reference cycles that lived long enough to reach
+            # the collector's oldest generation, which it scans rarely: without a full
+            # collection here the parts pile up (5,000 rows: 584 MB instead of 366 MB).
+            del document, kept
+            gc.collect()
+            if more is None and not carried:
+                break
+        report(Progress("writing", total, total, pages))
+        if len(parts) == 1:
+            target.write(parts[0])
+            return pages
+        writer = PdfWriter()
+        for part in parts:
+            writer.append(PdfReader(BytesIO(part)))
+        metadata = PdfReader(BytesIO(parts[0])).metadata
+        if metadata:
+            writer.add_metadata({k: v for k, v in metadata.items() if isinstance(v, str)})
+        writer.write(target)
+        return pages
 
 
 def file_name(start: date, end: date) -> str:
@@ -287,6 +478,7 @@ def file_name(start: date, end: date) -> str:
     return "-".join(fold(words).split()) + ".pdf"
 
 
-__all__ = ["APPENDIX_MAX_ROWS", "OVERDUE_LIMIT", "AppendixTooLong", "DOCUMENT_LOCALE", "FigureRow", "SummaryOptions",
+__all__ = ["APPENDIX_MAX_ROWS", "OVERDUE_LIMIT", "AppendixLimits", "AppendixTooLong", "DOCUMENT_LOCALE", "FigureRow",
+           "Progress", "SummaryOptions", "write_summary_pdf",
            "charts", "document_agency_rows", "figure_rows", "file_name", "filter_description", "period_phrase",
            "summary_context", "summary_pdf"]

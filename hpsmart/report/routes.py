@@ -12,8 +12,12 @@ form and swaps the panel. Answers to a POST:
   everything typed;
 * the report changed since the page was loaded (``ConflictError``, or two saves
   racing past the version check: SQLAlchemy's ``StaleDataError``, or SQLite's
-  "database is locked" on a stale snapshot): 409 with what changed since and the
-  current state; nothing is overwritten.
+  "database is locked" on a stale snapshot): 409 with what changed since (who, which
+  field, old → new) and the current state; nothing is overwritten. The forms come back
+  with the current version: the action form keeps what was typed; the IOC's edit form
+  shows the current value of every field someone else changed meanwhile, with the
+  person's own value beside it, and keeps their values elsewhere (``_merge_fields``), so
+  sending it again never undoes the other change silently.
 
 Presence: showing the page or panel, and its heartbeat (``POST .../presence`` every
 ``HEARTBEAT_SECONDS``), upsert one ``ReportViewer`` row per (report, user).
@@ -33,7 +37,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import AdministrativeUnit, Agency, Category, Report, ReportEvent, ReportStatus, utcnow
-from ..permissions import Permission, is_htmx, requires
+from ..permissions import Permission, is_htmx, polled, requires
 from ..database import writes_on_get
 from ..services import notes, presence, workflow
 from ..services.inbox import deadline_flag
@@ -212,6 +216,7 @@ def view(tracking_code: str):
 
 
 @bp.post("/<tracking_code>/presence")
+@polled
 @requires(Permission.VIEW_INBOX)
 def heartbeat(tracking_code: str):
     """Presence heartbeat (htmx, every ``HEARTBEAT_SECONDS``): upsert the user's
@@ -310,16 +315,49 @@ def update_fields(tracking_code: str):
     except ConflictError as error:
         done = _already_done(error, wanted)
         conflict = _conflict_context(error, _("Change category, place, urgency or agency"), None)
+        changed_since = {e.action for e in error.since} & set(workflow.EDITABLE_FIELDS)
         db.session.rollback()
         if done:
             return _done(report.tracking_code, _("Changes saved."))
-        return _render(_load(tracking_code), 409, failed=("fields", form), conflict=conflict)
+        current = _load(tracking_code)
+        merged, attempts = _merge_fields(current, form, changed_since)
+        conflict["attempts"] = attempts
+        return _render(current, 409, failed=("fields", merged), conflict=conflict)
     except WorkflowError as error:
         db.session.rollback()
         return _render(_load(tracking_code), 422, failed=("fields", form), error=str(error))
     if not events:
         return _done(tracking_code, _("Nothing was changed."))
     return _done(tracking_code, ngettext("%(num)d change saved.", "%(num)d changes saved.", len(events)))
+
+
+def _merge_fields(current: Report, sent, changed_since: set[str]):
+    """The edit form to show after a conflict on the IOC's edit, and what was not kept.
+
+    Built from ``current`` (the report as it is now, its version included): a field that
+    someone else changed since the person's version shows the current value, so that
+    saving again never undoes that change silently; the other fields keep what the
+    person sent (their own change, or the unchanged value). What they sent for a field
+    changed meanwhile, when it differs from the current value, is returned to be shown
+    beside the field.
+
+    :param sent: the ``FieldsForm`` as posted. :param changed_since: names from
+        ``workflow.EDITABLE_FIELDS`` changed by the events after the person's version.
+    :returns: ``(form, {field name: the person's value as shown (a choice's label or the
+        address)})``.
+    """
+    form = fields_form(current, str(get_locale() or "vi"))
+    attempts = {}
+    for name in workflow.EDITABLE_FIELDS:
+        if name == "agency" and sent.agency.name not in request.form:
+            continue  # the agency was not on the person's form
+        field, typed = form[name], sent[name].data or ""
+        if name not in changed_since:
+            field.data = typed
+        elif typed != (field.data or ""):
+            labels = {choice.value: choice.label for choice in getattr(field, "choices", None) or []}
+            attempts[name] = labels.get(typed, typed) if typed else "—"
+    return form, attempts
 
 
 @bp.post("/<tracking_code>/notes")

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from flask import current_app
@@ -86,6 +86,22 @@ class AnswerError(WorkflowError):
             "The answer may contain the reporter's personal data. Edit it, or confirm that it can be "
             "published as it is.")
         super().__init__(first)
+
+
+class DraftConflictError(WorkflowError):
+    """The draft changed since the person's form was rendered: someone else (or the same
+    person in another tab) saved it. Nothing was changed.
+
+    ``response``: the draft as it is now (its text, outcome, ``author``: who saved it last,
+    ``updated_at``: when), None when there is no open draft any more; the person's form
+    shows it beside what they typed. Rule: issue 4, item 8 ("two people, one report: ...
+    never a silent overwrite"), applied to the answer being written.
+    """
+
+    def __init__(self, response: Response | None):
+        super().__init__(_l("Someone else saved this answer while you were editing it. Their text is shown "
+                            "above yours: combine them if needed, then save again."))
+        self.response = response
 
 
 class PersonalDataError(AnswerError):
@@ -241,6 +257,21 @@ def awaiting_approval(user: User) -> list[Response]:
             return []
         query = query.where(Report.agency_id == user.agency_id)
     return list(db.session.scalars(query))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def draft_version(response: Response | None) -> str:
+    """The version of the current draft that a rendered answer form carries (``draft_seen``).
+
+    ``""`` when there is no draft yet, else ``"<response id>:<updated_at in microseconds
+    since 1970, UTC>"``: every save of a draft moves ``updated_at`` (both databases keep
+    microseconds), so two forms rendered before and after a save carry different values.
+    """
+    if response is None:
+        return ""
+    return f"{response.id}:{(response.updated_at - _EPOCH) // timedelta(microseconds=1)}"
 
 
 # --- rules ---
@@ -415,7 +446,7 @@ def _check_documents(documents: list[Upload]) -> list:
 
 def save_draft(report: Report, user: User, body: str | None, outcome=None, scheduled_for: date | None = None,
                responsible_party: str | None = None, photos=(), documents=(), *,
-               now: datetime | None = None) -> tuple[Response, FileChanges]:
+               seen_version: str | None = None, now: datetime | None = None) -> tuple[Response, FileChanges]:
     """Keep what ``user`` typed as the current draft of ``report``'s answer (flushes).
 
     One current draft per report and agency: the draft or sent-back answer of the report's
@@ -428,8 +459,15 @@ def save_draft(report: Report, user: User, body: str | None, outcome=None, sched
     :param photos: :class:`Upload`\\ s of "after" photos to add (at most :data:`MAX_PHOTOS` per answer).
     :param documents: :class:`Upload`\\ s of PDF documents to add (bytes starting ``%PDF-``, at most
         :data:`MAX_DOCUMENT_BYTES` each, at most :data:`MAX_DOCUMENTS` per answer).
+    :param seen_version: the :func:`draft_version` the person's form was rendered with
+        (None: no check). Two staff of the agency may edit the same draft: a save from a
+        form rendered before someone else's save is refused, never a silent overwrite.
     :param now: aware UTC time (default now).
-    :returns: ``(response, FileChanges)``; the files are written before the flush.
+    :returns: ``(response, FileChanges)``; the files are written before the flush. The
+        draft's ``author`` becomes ``user`` (who wrote its current text; :func:`submit`
+        sets it again).
+    :raises DraftConflictError: ``seen_version`` is not the draft's version any more
+        (checked under the report's row lock, before the input is checked).
     :raises WorkflowError: ``user`` may not answer ``report`` now, or its answer is submitted.
     :raises AnswerError: a too long text, an unknown outcome, too many or refused photos or
         documents (every message at once); nothing is written or changed then.
@@ -453,6 +491,8 @@ def save_draft(report: Report, user: User, body: str | None, outcome=None, sched
     response = current_response(report)
     if response is not None and response.state not in EDITABLE_STATES:
         raise WorkflowError(_l("This answer has been sent for approval and can no longer be changed."))
+    if seen_version is not None and seen_version != draft_version(response):
+        raise DraftConflictError(response)
     photos, documents = list(photos), list(documents)
     have_photos = len(answer_photos(response))
     if have_photos + len(photos) > MAX_PHOTOS:
@@ -502,6 +542,7 @@ def save_draft(report: Report, user: User, body: str | None, outcome=None, sched
     response.outcome = outcome
     response.scheduled_for = scheduled_for
     response.responsible_party = party
+    response.author = user
     response.updated_at = now
     for result in stored:
         db.session.add(Attachment(report=report, response=response, purpose="answer", kind="photo",

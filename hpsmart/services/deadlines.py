@@ -112,22 +112,49 @@ def working_days_between(a: datetime, b: datetime) -> int:
     for n >= 1, and ``working_days_between(now, report.deadline)`` is the number of
     working days left (0 on the last day, negative once overdue).
 
+    Constant time whatever the distance: the difference of two running counts of
+    working days (``_working_days_up_to``), each a per-year table built once. The
+    inbox asks this for every row of every page, including deadlines years back.
+
     :param a: aware datetime.
     :param b: aware datetime.
     :returns: an ``int``.
     :raises ValueError: on a naive datetime.
     """
-    day_a, day_b = _local_date(a), _local_date(b)
-    sign = 1
-    if day_b < day_a:
-        day_a, day_b, sign = day_b, day_a, -1
-    count = 0
-    current = day_a
-    while current < day_b:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            count += 1
-    return sign * count
+    return _working_days_up_to(_local_date(b)) - _working_days_up_to(_local_date(a))
+
+
+# Running counts are kept relative to 1 January of this year (any year works).
+_BASE_YEAR = 2000
+
+
+@lru_cache(maxsize=256)
+def _year_table(year: int) -> tuple[int, ...]:
+    """``table[i]``: working days from 1 January of ``year`` to its ``i``-th day
+    (``i`` from 1, 1 January included); ``table[0] == 0``."""
+    table = [0]
+    day = date(year, 1, 1)
+    while day.year == year:
+        table.append(table[-1] + is_working_day(day))
+        day += timedelta(days=1)
+    return tuple(table)
+
+
+@lru_cache(maxsize=256)
+def _working_days_before_year(year: int) -> int:
+    """Working days from 1 January ``_BASE_YEAR`` up to 31 December ``year - 1``
+    (negative for years before the base)."""
+    if year == _BASE_YEAR:
+        return 0
+    if year > _BASE_YEAR:
+        return _working_days_before_year(year - 1) + _year_table(year - 1)[-1]
+    return _working_days_before_year(year + 1) - _year_table(year)[-1]
+
+
+def _working_days_up_to(day: date) -> int:
+    """Working days from 1 January ``_BASE_YEAR`` up to ``day`` included (a running
+    count: only differences between two days mean anything)."""
+    return _working_days_before_year(day.year) + _year_table(day.year)[day.timetuple().tm_yday]
 
 
 def allowed_working_days(category: Category, urgency: Urgency | str) -> int:

@@ -23,16 +23,14 @@ Definitions used by the filters (one place):
   ``agency=mine`` is the user's own agency.
 * **date range**: ``date_from``/``date_to`` are local calendar dates
   (Asia/Ho_Chi_Minh, ``YYYY-MM-DD``), both inclusive, on the time received.
-* **search**: the query is NFC-normalised and folded like ``Report.search_text``
-  (``hpsmart.text.fold``: no accents, lower case, đ → d); every word must occur
-  (AND) in the folded tracking code, title, description, address and ward name
-  (``LIKE '%word%'``, the same on SQLite and PostgreSQL).
+* **search**: every word of the query must occur at the start of a word of the
+  tracking code, title, description, address or ward name, accents, case and đ/d
+  aside (the rule and how each database answers it: :mod:`hpsmart.services.search`).
 """
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -41,7 +39,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -49,10 +47,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..i18n import LOCAL_TZ, MAX_DATE, MIN_DATE
 from ..models import (AWAITING_ANSWER, AdministrativeUnit, Agency, Category, Channel, Report, ReportStatus, Role, SavedView,
-                      UnitLevel, Urgency, User, report_co_agency, utcnow)
-from ..text import fold, nfc, vietnamese_sort_key
-from . import deadlines, workflow
-from .visibility import visible_reports
+                      UnitLevel, Urgency, User, utcnow)
+from ..text import nfc, printable, vietnamese_sort_key
+from . import deadlines, search, workflow
+from .visibility import agency_scope, co_handled_by, handled_or_co_handled_by, visible_reports
 
 PAGE_SIZE = 50
 # The list counts matching reports up to this many and says "more than" beyond
@@ -61,8 +59,8 @@ COUNT_LIMIT = 10_000
 # "Due soon": at most this many working days left (0 = the deadline is today).
 DUE_SOON_WORKING_DAYS = 2
 # Longest search query kept (characters) and most words matched.
-MAX_QUERY_LENGTH = 200
-MAX_QUERY_WORDS = 8
+MAX_QUERY_LENGTH = search.MAX_QUERY_LENGTH
+MAX_QUERY_WORDS = search.MAX_TERMS
 # Longest piece of a bad value repeated in a notice.
 _ECHO = 40
 
@@ -82,12 +80,6 @@ ASSIGNED_TITLES = {"me": _l("Assigned to my agency"), "unassigned": _l("Unassign
 
 # Built-in saved views offered to users who belong to an agency: (name, query string).
 AGENCY_SUGGESTIONS = ((_l("My agency's overdue"), "agency=mine&due=overdue"),)
-
-
-def printable(value: str) -> str:
-    """``value`` without control characters (NUL and friends: PostgreSQL refuses NUL in text).
-    Shared by the URL parsers of the inbox and the public pages."""
-    return "".join(ch for ch in value if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs"))
 
 
 def _is_number(value: str, digits: int) -> bool:
@@ -236,16 +228,8 @@ class InboxFilters:
             f.date_from, f.date_to = f.date_to, f.date_from
             f.notices.append(_l("The start date was after the end date; the two were swapped."))
 
-        q = nfc(printable(" ".join(_getlist(args, "q"))))
-        q = " ".join(q.split())
-        if len(q) > MAX_QUERY_LENGTH:
-            q = q[:MAX_QUERY_LENGTH].rstrip()
-            f.notices.append(_l("The search was shortened to its first %(num)d characters.",
-                                num=MAX_QUERY_LENGTH))
-        if len(q.split()) > MAX_QUERY_WORDS:
-            q = " ".join(q.split()[:MAX_QUERY_WORDS])
-            f.notices.append(_l("Only the first %(num)d words of the search are used.", num=MAX_QUERY_WORDS))
-        f.q = q
+        f.q, changes = search.clean_query(" ".join(_getlist(args, "q")))
+        f.notices.extend(changes)
 
         sort = first_arg(args, "sort")
         if sort and sort not in SORTS:
@@ -330,6 +314,11 @@ class DeadlineFlag:
     state: str
     working_days_left: int | None = None
 
+    @property
+    def css(self) -> str:
+        """``state`` as a CSS class suffix (``due-soon``)."""
+        return self.state.replace("_", "-")
+
 
 def deadline_flag(report: Report, now: datetime) -> DeadlineFlag:
     """The ``DeadlineFlag`` of ``report`` at ``now`` (aware UTC); rules in the module docstring."""
@@ -389,20 +378,6 @@ class Page:
         return (self.page - 1) * self.page_size + 1 if self.items else 0
 
 
-def _like_word(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def search_words(q: str) -> list[str]:
-    """The folded words of a search query (``fold(nfc(q)).split()``), duplicates removed."""
-    words: list[str] = []
-    for word in fold(nfc(q)).split():
-        if word not in words:
-            words.append(word)
-    return words
-
-
 def _resolve(filters: InboxFilters, user: User) -> dict:
     """Look up codes and "mine"; drop unknown ones from ``filters`` with a notice."""
     resolved: dict[str, Any] = {}
@@ -439,24 +414,27 @@ def _resolve(filters: InboxFilters, user: User) -> dict:
     return resolved
 
 
-def filtered_query(filters: InboxFilters, user: User, now: datetime | None = None) -> Select:
-    """``select(Report)`` restricted to what ``user`` may see and to ``filters``, unsorted.
+def query_parts(filters: InboxFilters, user: User, now: datetime | None = None) -> list[Select]:
+    """The reports ``user`` may see that match ``filters``, as one or two ``select(Report)``
+    (unsorted) whose results never overlap and together are the answer.
+
+    "Handled or co-handled by agency X" (the agency filter, and what agency staff may
+    see) is split in two: handled by X, and co-handled by X but handled by another (or
+    none). Each part then reads its own index (``report(agency_id, created_at)``,
+    ``report_co_agency(agency_id)``); as one ``OR`` PostgreSQL misjudged how many rows
+    match and read the whole table (bench/bench_inbox.py: 1.1 s at a million reports).
 
     :param filters: parsed filters; unknown codes are dropped from it with a notice.
-    :param user: the person looking (``visibility.visible_reports`` applies).
+    :param user: the person looking (``visibility`` decides what they may see).
     :param now: aware UTC "now" for the deadline filters (default: the current time).
     """
     now = now or utcnow()
     resolved = _resolve(filters, user)
-    query = visible_reports(select(Report), user)
+    query = select(Report)
     if filters.statuses:
         query = query.where(Report.status.in_(filters.statuses))
     if "category_id" in resolved:
         query = query.where(Report.category_id == resolved["category_id"])
-    if "agency_id" in resolved:
-        co_handled = select(report_co_agency.c.report_id).where(
-            report_co_agency.c.agency_id == resolved["agency_id"])
-        query = query.where(or_(Report.agency_id == resolved["agency_id"], Report.id.in_(co_handled)))
     if "unit_id" in resolved:
         query = query.where(Report.admin_unit_id == resolved["unit_id"])
     if filters.channel is not None:
@@ -476,9 +454,20 @@ def filtered_query(filters: InboxFilters, user: User, now: datetime | None = Non
         query = query.where(Report.created_at >= local_midnight(filters.date_from))
     if filters.date_to is not None:
         query = query.where(Report.created_at < local_midnight(filters.date_to + timedelta(days=1)))
-    for word in search_words(filters.q):
-        query = query.where(Report.search_text.like(_like_word(word), escape="\\"))
-    return query
+    query = query.where(*search.conditions(search.terms(filters.q)))
+
+    agencies = {resolved["agency_id"]} if "agency_id" in resolved else set()
+    scope = agency_scope(user)
+    if scope is None:
+        query = visible_reports(query, user)
+    else:
+        agencies.add(scope)
+    if len(agencies) == 1:
+        (agency_id,) = agencies
+        return [query.where(Report.agency_id == agency_id),
+                query.where(co_handled_by(agency_id),
+                            or_(Report.agency_id != agency_id, Report.agency_id.is_(None)))]
+    return [query.where(*(handled_or_co_handled_by(a) for a in sorted(agencies)))]
 
 
 def _ordering(filters: InboxFilters) -> list:
@@ -503,9 +492,10 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
                    page_size: int = PAGE_SIZE) -> Page:
     """One page of the reports ``user`` may see that match ``filters``.
 
-    Two queries for the page (count up to ``COUNT_LIMIT + 1``, then rows with category, ward and agency
-    joined in, so rendering the rows issues no further queries) and at most three
-    small look-ups for codes in the filters.
+    A count up to ``COUNT_LIMIT + 1`` per part of ``query_parts``, then one query for
+    the rows with category, ward and agency joined in (rendering the rows issues no
+    further queries; with two parts, each contributes its first ``offset + page_size``
+    ids in the page's order), and at most three small look-ups for codes in the filters.
 
     :param filters: from ``InboxFilters.from_args``; unknown codes and a page past
         the end are corrected in place, each with a notice in ``filters.notices``.
@@ -515,21 +505,35 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     :returns: a ``Page``.
     """
     now = now or utcnow()
-    query = filtered_query(filters, user, now)
+    parts = query_parts(filters, user, now)
     # Count at most COUNT_LIMIT + 1 rows: an exact count of a million rows costs a full
     # index scan on every request, and "more than 10,000" says as much to a person.
-    counted = query.with_only_columns(Report.id, maintain_column_froms=True).limit(COUNT_LIMIT + 1).subquery()
-    total = db.session.scalar(select(func.count()).select_from(counted)) or 0
+    total = 0
+    for part in parts:
+        counted = part.with_only_columns(Report.id).limit(COUNT_LIMIT + 1 - total).subquery()
+        total += db.session.scalar(select(func.count()).select_from(counted)) or 0
+        if total > COUNT_LIMIT:
+            break
     capped = total > COUNT_LIMIT
     total = min(total, COUNT_LIMIT)
     pages = max(math.ceil(total / page_size), 1)
     if filters.page > pages:
         filters.notices.append(_l("There is no page %(page)d; the last page is shown.", page=filters.page))
         filters.page = pages
+    ordering = _ordering(filters)
+    offset = (filters.page - 1) * page_size
+    if len(parts) == 1:
+        page_query = parts[0]
+    else:
+        # The page is among the first offset + page_size rows of each part, in the same order.
+        tops = [p.with_only_columns(Report.id).order_by(*ordering).limit(offset + page_size).subquery()
+                for p in parts]
+        ids = union_all(*(select(top.c.id) for top in tops)).subquery()
+        page_query = select(Report).where(Report.id.in_(select(ids.c.id)))
     items = list(db.session.scalars(
-        query.options(joinedload(Report.category), joinedload(Report.admin_unit), joinedload(Report.agency))
-        .order_by(*_ordering(filters))
-        .limit(page_size).offset((filters.page - 1) * page_size)
+        page_query.options(joinedload(Report.category), joinedload(Report.admin_unit), joinedload(Report.agency))
+        .order_by(*ordering)
+        .limit(page_size).offset(offset)
     ).unique())
     flags = {r.id: deadline_flag(r, now) for r in items}
     return Page(items=items, total=total, page=filters.page, pages=pages, flags=flags, page_size=page_size,
@@ -560,6 +564,13 @@ def _sort_key(name: str) -> tuple:
     return vietnamese_sort_key(name)
 
 
+def current_agency_choices() -> list[tuple[str, str]]:
+    """``[(agency id as str, name), ...]`` of the current agencies (no end of validity), in
+    Vietnamese alphabetical order: the agency filter and the bulk "route to" choices."""
+    agencies = db.session.execute(select(Agency.id, Agency.name).where(Agency.valid_to.is_(None))).all()
+    return [(str(a.id), a.name) for a in sorted(agencies, key=lambda a: _sort_key(a.name))]
+
+
 def filter_options(user: User, locale: str) -> FilterOptions:
     """The filter form's choices for ``user`` (labels in ``locale``, 'vi' or 'en').
 
@@ -570,13 +581,11 @@ def filter_options(user: User, locale: str) -> FilterOptions:
         select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)).all()
     # Plain rows, not ORM objects, and a cached sort key: this runs on every list request
     # (about 230 agencies and wards; bench/bench_inbox.py).
-    agencies = sorted(db.session.execute(select(Agency.id, Agency.name).where(Agency.valid_to.is_(None))).all(),
-                      key=lambda a: _sort_key(a.name))
     units = sorted(db.session.execute(select(AdministrativeUnit.code, AdministrativeUnit.name).where(
         AdministrativeUnit.valid_to.is_(None),
         AdministrativeUnit.level.in_([UnitLevel.WARD, UnitLevel.COMMUNE, UnitLevel.SPECIAL_ZONE]))).all(),
         key=lambda u: _sort_key(u.name))
-    agency_choices = [(str(a.id), a.name) for a in agencies]
+    agency_choices = current_agency_choices()
     assigned = [("unassigned", str(ASSIGNED_TITLES["unassigned"]))]
     if user.agency_id is not None:
         agency_choices.insert(0, (MINE, str(_l("My agency"))))

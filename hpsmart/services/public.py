@@ -38,9 +38,8 @@ What the public sees, and the rules behind it (one place; the routes in
 * **Answer.** Each published ``Response`` (body, outcome, date or responsible party,
   agency), newest first; for reports published before answers had their own model,
   the published note of the history (:func:`hpsmart.services.open311.published_answers`).
-* **Search.** Like the inbox: the query is NFC-normalised and folded
-  (:func:`hpsmart.text.fold`), and every word must occur in ``Report.search_text``
-  (``LIKE '%word%'``, the same on SQLite and PostgreSQL).
+* **Search.** The inbox's rule (:mod:`hpsmart.services.search`): every word of the
+  query at the start of a word of the report's folded text.
 * **Period.** A month (``YYYY-MM``) of the date received, Hai Phong time.
 * **Caching.** :func:`list_validators`, :func:`detail_validators` and
   :func:`overview_validators` compute an ETag and a Last-Modified time from the data
@@ -51,8 +50,9 @@ What the public sees, and the rules behind it (one place; the routes in
   a ``Response.updated_at`` or an ``Attachment.hidden`` flag.
 
 Citizen follow-up: :func:`feedback_state`, :func:`feedback_token`,
-:func:`read_feedback_token` and :func:`give_feedback`. Satisfaction counts for
-statistics: :func:`satisfaction_counts` and :func:`satisfaction_by_agency`.
+:func:`read_feedback_token` and :func:`give_feedback`. How verdicts are counted
+(satisfaction figures): :mod:`hpsmart.services.statistics`, the one place of that
+rule; :func:`overview` shows its figures.
 
 Services flush; the request commits (STYLE.md).
 """
@@ -70,7 +70,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Select, and_, case, distinct, func, or_, select
+from sqlalchemy import Select, and_, distinct, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
 
@@ -79,8 +79,8 @@ from ..i18n import LOCAL_TZ
 from ..models import (AdministrativeUnit, Agency, Attachment, Category, CitizenFeedback, Outcome, Report,
                       ReportStatus, Response, ResponseState, UnitLevel, utcnow)
 from ..text import fold, nfc, vietnamese_sort_key
-from . import workflow
-from .inbox import MAX_QUERY_LENGTH, MAX_QUERY_WORDS, echo, first_arg, local_midnight, printable, search_words
+from . import search, workflow
+from .inbox import echo, first_arg, local_midnight, printable
 
 PAGE_SIZE = 20
 # Months offered in the period filter (the current one and the ones before it).
@@ -113,7 +113,7 @@ class PublicFilters:
     ``category``: ``Category.code``; ``unit``: ``AdministrativeUnit.code`` of a ward,
     commune or special zone; ``status``: a key of ``PUBLIC_STATUSES``; ``month``: the
     first day of a month (local calendar) of the date received; ``q``: the search
-    (NFC, at most ``MAX_QUERY_LENGTH`` characters and ``MAX_QUERY_WORDS`` words);
+    (``search.clean_query``: NFC, at most 200 characters and 8 words);
     ``page``: 1-based. ``notices``: one localized message per value that was ignored.
     Parsing needs no database: an unknown category or ward code simply matches nothing.
     """
@@ -157,14 +157,8 @@ class PublicFilters:
             else:
                 f.notices.append(_l("“%(value)s” is not a month (year-month); it was ignored.",
                                     value=echo(month)))
-        q = " ".join(nfc(printable(" ".join(first_arg(args, "q").split()))).split())
-        if len(q) > MAX_QUERY_LENGTH:
-            q = q[:MAX_QUERY_LENGTH].rstrip()
-            f.notices.append(_l("The search was shortened to its first %(num)d characters.", num=MAX_QUERY_LENGTH))
-        if len(q.split()) > MAX_QUERY_WORDS:
-            q = " ".join(q.split()[:MAX_QUERY_WORDS])
-            f.notices.append(_l("Only the first %(num)d words of the search are used.", num=MAX_QUERY_WORDS))
-        f.q = q
+        f.q, changes = search.clean_query(first_arg(args, "q"))
+        f.notices.extend(changes)
         page = first_arg(args, "page")
         if page:
             if re.fullmatch(r"[0-9]{1,6}", page) and int(page) > 0:
@@ -192,10 +186,6 @@ class PublicFilters:
         return not self.to_query()
 
 
-def _like(word: str) -> str:
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _month_bounds(first_day: date) -> tuple[datetime, datetime]:
     following = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1)
     return local_midnight(first_day), local_midnight(following)
@@ -216,8 +206,7 @@ def _conditions(filters: PublicFilters) -> list:
     if filters.month is not None:
         start, end = _month_bounds(filters.month)
         where.extend([Report.created_at >= start, Report.created_at < end])
-    for word in search_words(filters.q):
-        where.append(Report.search_text.like(_like(word), escape="\\"))
+    where.extend(search.conditions(search.terms(filters.q)))
     return where
 
 
@@ -826,65 +815,10 @@ def detail_validators(report: Report, locale: str) -> Validators:
 # --- overview -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Satisfaction:
-    """Citizens' verdicts: ``satisfied`` and ``not_satisfied`` counts (feedback rows)."""
-
-    satisfied: int = 0
-    not_satisfied: int = 0
-
-    @property
-    def total(self) -> int:
-        """All verdicts."""
-        return self.satisfied + self.not_satisfied
-
-    @property
-    def percent(self) -> int | None:
-        """Satisfied as a whole percentage of all verdicts (half rounds up), None when none."""
-        return None if not self.total else int(math.floor(self.satisfied * 100 / self.total + 0.5))
-
-    def __add__(self, other: Satisfaction) -> Satisfaction:
-        return Satisfaction(self.satisfied + other.satisfied, self.not_satisfied + other.not_satisfied)
-
-
-def _satisfaction_rows(start_utc: datetime, end_utc: datetime, group_by=None) -> list:
-    yes = func.coalesce(func.sum(case((CitizenFeedback.satisfied.is_(True), 1), else_=0)), 0)
-    columns = [func.count(CitizenFeedback.id), yes]
-    query = select(*([group_by] if group_by is not None else []), *columns).join(
-        Report, CitizenFeedback.report_id == Report.id).where(Report.created_at >= start_utc,
-                                                              Report.created_at < end_utc)
-    if group_by is not None:
-        query = query.group_by(group_by)
-    return db.session.execute(query).all()
-
-
-def satisfaction_counts(start_utc: datetime, end_utc: datetime) -> Satisfaction:
-    """Citizens' verdicts on the answers to reports *received* in ``[start_utc, end_utc)``
-    (aware UTC; the cohort rule of :mod:`hpsmart.services.statistics`, use its
-    ``period_bounds`` for local dates). Every ``CitizenFeedback`` row counts once: a
-    report answered, reopened and answered again can have two verdicts."""
-    (count, yes), = _satisfaction_rows(start_utc, end_utc)
-    return Satisfaction(int(yes or 0), int(count or 0) - int(yes or 0))
-
-
-def satisfaction_by_agency(start_utc: datetime, end_utc: datetime) -> dict[int | None, Satisfaction]:
-    """:func:`satisfaction_counts` per handling agency, keyed like the statistics'
-    ``by_agency`` rows: a 2022 agency's verdicts count under its current successor;
-    None for reports without an agency."""
-    rows = _satisfaction_rows(start_utc, end_utc, Report.agency_id)
-    agencies = {a.id: a for a in db.session.scalars(select(Agency).where(
-        Agency.id.in_([r[0] for r in rows if r[0] is not None])))} if rows else {}
-    out: dict[int | None, Satisfaction] = {}
-    for agency_id, count, yes in rows:
-        agency = agencies.get(agency_id)
-        key = agency.current_successor().id if agency is not None else None
-        out[key] = out.get(key, Satisfaction()) + Satisfaction(int(yes or 0), int(count or 0) - int(yes or 0))
-    return out
-
-
-@dataclass(frozen=True)
 class AgencyFigures:
     """One agency's row of the overview: ``name`` (None: not routed yet), counts as in
-    :class:`hpsmart.services.statistics.Counts`, and its citizens' verdicts."""
+    :class:`hpsmart.services.statistics.Counts`, its citizens' verdicts included
+    (``satisfied``, ``not_satisfied``: reports, each with its latest verdict)."""
 
     name: str | None
     received: int
@@ -893,46 +827,43 @@ class AgencyFigures:
     on_time: int
     late: int
     on_time_percent: int | None
-    satisfaction: Satisfaction
+    satisfied: int
+    not_satisfied: int
 
 
 @dataclass(frozen=True)
 class Overview:
     """This month's public figures (:func:`overview`). ``month_start``/``month_end``:
-    local dates; ``totals``: ``statistics.Counts``; ``agencies``: per agency, most
-    reports first; ``satisfaction``: all verdicts on this month's reports."""
+    local dates; ``totals``: ``statistics.Counts`` (satisfaction included);
+    ``agencies``: per agency, most reports first."""
 
     month_start: date
     month_end: date
     totals: Any
     agencies: list[AgencyFigures]
-    satisfaction: Satisfaction
 
 
 def overview(locale: str, now: datetime | None = None) -> Overview:
     """The figures of the current month (Asia/Ho_Chi_Minh) for the public overview.
 
     Received, answered (answer sent; published included), published, on time
-    (answered no later than the deadline) and late, per handling agency: exactly
-    :func:`hpsmart.services.statistics.compute`'s definitions (reports received in the
-    month, in their state now; 2022 agencies under their successors), plus citizens'
-    satisfaction (:func:`satisfaction_by_agency`).
+    (answered no later than the deadline), late, and citizens satisfied / not
+    satisfied, per handling agency: exactly
+    :func:`hpsmart.services.statistics.compute`'s figures and definitions (reports
+    received in the month, in their state now; each report's latest verdict; 2022
+    agencies under their successors).
     """
     from . import statistics
 
     now = now or utcnow()
     start, end = statistics.month_period(statistics.local_today(now))
     stats = statistics.compute(start, end, now=now, locale=locale)
-    verdicts = satisfaction_by_agency(stats.start_utc, stats.end_utc)
     agencies = [AgencyFigures(
         name=row.label if row.key is not None else None, received=row.counts.received,
         answered=row.counts.answered, published=row.counts.published, on_time=row.counts.on_time,
         late=row.counts.late, on_time_percent=row.counts.on_time_percent,
-        satisfaction=verdicts.get(row.key, Satisfaction())) for row in stats.by_agency]
-    total = Satisfaction()
-    for value in verdicts.values():
-        total = total + value
-    return Overview(month_start=start, month_end=end, totals=stats.totals, agencies=agencies, satisfaction=total)
+        satisfied=row.counts.satisfied, not_satisfied=row.counts.not_satisfied) for row in stats.by_agency]
+    return Overview(month_start=start, month_end=end, totals=stats.totals, agencies=agencies)
 
 
 def overview_validators(locale: str, now: datetime | None = None) -> Validators:
@@ -1048,7 +979,9 @@ def give_feedback(report: Report, response_id: int | None, satisfied: bool | Non
     history event. Not satisfied: a ``CitizenFeedback(satisfied=False, comment)`` and
     the workflow's ``reopen`` (user None): the report goes back to the IOC, the comment
     is the event's note (staff see it; the public history does not show it).
-    One verdict per published answer (unique ``response_id``).
+    One verdict per published answer (unique ``response_id``). The flush also sets
+    ``report.satisfied``, the latest verdict the statistics count
+    (:func:`hpsmart.models.response.refresh_latest_verdicts`).
 
     :param response_id: the answer the person saw (from the token); None for a report
         published before issue 5.
@@ -1104,10 +1037,10 @@ def give_feedback(report: Report, response_id: int | None, satisfied: bool | Non
 
 __all__ = [
     "AgencyFigures", "FeedbackError", "FeedbackState", "FilterOptions", "ListPage", "Overview", "PUBLIC_STATUSES",
-    "PublicAnswer", "PublicFilters", "PublicPhoto", "PublicReport", "Satisfaction", "Secrets", "Validators",
+    "PublicAnswer", "PublicFilters", "PublicPhoto", "PublicReport", "Secrets", "Validators",
     "build_stamp", "detail_validators", "excerpt", "feedback_state", "feedback_token", "filter_options",
     "find_public_report", "give_feedback", "list_page", "list_validators", "osm_url", "overview",
     "overview_validators", "present", "public_street", "read_feedback_token",
-    "rounded_point", "satisfaction_by_agency", "satisfaction_counts", "scrub", "scrub_history",
+    "rounded_point", "scrub", "scrub_history",
     "unknown_code_notices",
 ]

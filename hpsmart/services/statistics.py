@@ -40,17 +40,34 @@ Definitions (they are also shown, translated, under each table: ``DEFINITIONS``)
   ``admin_unit``, ``category`` and ``channel`` today.
 * **Per week**: ISO 8601 weeks (Monday to Sunday) of the local date of receipt,
   cut to the period.
-* **Citizen satisfaction** is not computed yet: the model has no field for it
-  (issue 5 adds it).
+* **Citizen satisfaction.** A citizen judges each published answer once
+  (``CitizenFeedback``: satisfied or not; "not satisfied" reopens the report).
+  Counted here: the reports *received in the period* (the cohort rule) that have
+  a verdict, each once, with its **latest** verdict (greatest ``created_at``, then
+  ``id``), whenever it was given. A report answered, judged "not satisfied",
+  answered again and then judged "satisfied" counts once, as satisfied: the
+  figure says how the citizens' problems ended, not how many answers were judged.
+  Which verdict is the latest is decided when feedback is stored: it is kept on
+  the report, ``Report.satisfied``
+  (:func:`hpsmart.models.response.refresh_latest_verdicts`, run on every flush of
+  feedback; migration 0009 filled it for older feedback), and counted from there.
+  **Satisfied** / **Not satisfied**: reports whose latest verdict is that;
+  **satisfaction rate** = satisfied / (satisfied + not satisfied), None without
+  verdicts. Reports without a verdict (not answered yet, or the citizen did not
+  answer) are in neither. Per agency, ward/commune, category, channel and week
+  with the same keys as the other counts (a 2022 agency's verdicts under its
+  successor). The public overview (:func:`hpsmart.services.public.overview`)
+  takes these figures from ``compute``; this is the one place they are counted.
 
 Aggregation happens in the database: three ``GROUP BY`` scans of the period's
 reports — by (local day, channel), (agency, category) and ward — each also grouped
-by the report's state (status and three flags, see ``_state_columns``), plus one
-of answered reports by (local date accepted, local date answered) for the
-working-day percentiles. No report row is loaded; the grouped rows (a few
-thousand for a year) are turned into counts by ``_add``, the same Python for
-SQLite and PostgreSQL. A year of 1,000,000 reports takes about 4 s on
-PostgreSQL on a busy 2-core machine (bench/bench_statistics.py).
+by the report's state (status, three flags and the latest verdict, see
+``_state_columns``), plus one of answered reports by (local date accepted, local
+date answered) for the working-day percentiles. No report row is loaded; the
+grouped rows (a few thousand for a year) are turned into counts by ``_add``, the
+same Python for SQLite and PostgreSQL. Figures for a year of 1,000,000 reports on
+PostgreSQL, with and without the verdicts, are in bench/RESULTS.md
+(bench/bench_statistics.py, bench/bench_dashboard.py).
 """
 from __future__ import annotations
 
@@ -61,8 +78,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, timezone
 
+from babel.dates import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, func, select, text
+from sqlalchemy import Date, Integer, func, literal_column, select, text, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -96,12 +114,19 @@ DEFINITIONS = {
                  "an agency that was merged in 2025 count under the agency that took over its work; the "
                  "former agency is named under it."),
     "unit": _l("Ward, commune or special zone where the problem is."),
+    "map": _l("Each circle is a ward, commune or special zone; its area is proportional to the reports "
+              "received there. The data hold no ward boundaries: a circle is placed at the median point of "
+              "its reports that have a location. Wards without located reports are not drawn; the table by "
+              "ward or commune lists every one."),
     "category": _l("Category of the report today."),
     "channel": _l("How the report reached the city."),
     "week": _l("ISO weeks, Monday to Sunday, of the date of receipt (Hai Phong time), cut to the period."),
     "overdue": _l("Reports received in the period, not answered and past their deadline now; days late are "
                   "working days."),
-    "satisfaction": _l("Citizen satisfaction is not counted yet."),
+    "satisfaction": _l("Citizen satisfaction: reports received in the period whose answer the citizen judged, "
+                       "each counted once with the citizen's latest verdict (a report reopened because the "
+                       "citizen was not satisfied and answered again counts with the new verdict). Satisfaction "
+                       "rate: satisfied / (satisfied + not satisfied); reports without a verdict are not counted."),
 }
 
 
@@ -231,6 +256,8 @@ class Counts:
     on_time: int = 0
     late: int = 0
     overdue: int = 0
+    satisfied: int = 0
+    not_satisfied: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -250,6 +277,22 @@ class Counts:
     def on_time_percent(self) -> int | None:
         """``on_time_rate`` as a whole percentage (half rounds up), or None."""
         rate = self.on_time_rate
+        return None if rate is None else int(math.floor(rate * 100 + 0.5))
+
+    @property
+    def verdicts(self) -> int:
+        """Reports with a citizen's verdict: satisfied + not satisfied."""
+        return self.satisfied + self.not_satisfied
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """satisfied / (satisfied + not satisfied), 0..1; None when no citizen gave a verdict."""
+        return self.satisfied / self.verdicts if self.verdicts else None
+
+    @property
+    def satisfaction_percent(self) -> int | None:
+        """``satisfaction_rate`` as a whole percentage (half rounds up), or None."""
+        rate = self.satisfaction_rate
         return None if rate is None else int(math.floor(rate * 100 + 0.5))
 
 
@@ -325,22 +368,26 @@ _INDEX = {name: i for i, name in enumerate(_MEASURES)}
 
 
 def _state_columns(now: datetime) -> list:
-    """What each grouped query returns after its keys: the status, three flags and a count.
+    """What each grouped query returns after its keys: the status, three flags, the latest
+    verdict and a count.
 
     ``in_time``: ``answered_at <= deadline`` (NULL when either is missing);
     ``past_deadline``: ``deadline < now`` (NULL without a deadline);
-    ``was_accepted``: ``accepted_at IS NOT NULL``. The measures of ``Counts``
+    ``was_accepted``: ``accepted_at IS NOT NULL``; ``satisfied``: ``Report.satisfied``
+    (the citizen's latest verdict, NULL without one). The measures of ``Counts``
     follow from these in ``_add`` (one rule, whichever database): grouping by a
     few small values costs the database less than a dozen conditional sums.
     """
     return [Report.status, Report.answered_at <= Report.deadline, Report.deadline < now,
-            Report.accepted_at.is_not(None), func.count(Report.id)]
+            Report.accepted_at.is_not(None), Report.satisfied, func.count(Report.id)]
 
 
-def _add(acc: list[int], status, in_time, past_deadline, was_accepted, n: int) -> None:
+def _add(acc: list[int], status, in_time, past_deadline, was_accepted, satisfied, n: int) -> None:
     """Add ``n`` reports in one state to the accumulator ``acc`` (one int per ``Counts`` field)."""
     status = ReportStatus(status)
     acc[_INDEX["received"]] += n
+    if satisfied is not None:
+        acc[_INDEX["satisfied" if satisfied else "not_satisfied"]] += n
     if was_accepted:
         acc[_INDEX["accepted"]] += n
     if status == S.NEW:
@@ -523,7 +570,31 @@ def _time_to_answer(where: list) -> dict[int, int]:
     return distribution
 
 
-def _weeks(start: date, end: date, per_day: dict[date, Counts]) -> list[BreakdownRow]:
+#: How each locale writes the first and last day of a week row (CLDR patterns):
+#: Vietnamese ``27/10``, English ``27 Oct``.
+_WEEK_DAY_PATTERNS = {"vi": "dd/MM", "en": "d MMM"}
+
+
+def week_days(first: date, last: date, locale: str = "vi") -> str:
+    """The days a week row covers: ``27/10–02/11`` (vi), ``27 Oct–2 Nov`` (en); one day alone
+    when ``first == last``."""
+    pattern = _WEEK_DAY_PATTERNS.get(str(locale).split("_")[0], _WEEK_DAY_PATTERNS["vi"])
+    start = format_date(first, pattern, locale=locale)
+    return start if first == last else f"{start}–{format_date(last, pattern, locale=locale)}"
+
+
+def week_label(week: int, first: date, last: date, locale: str = "vi") -> str:
+    """A week row's label: ``Tuần 44 (27/10–02/11)`` / ``Week 44 (27 Oct–2 Nov)``.
+
+    :param week: ISO 8601 week number.
+    :param first / last: the local dates the row covers (a week cut to the period
+        covers fewer than seven).
+    :param locale: for the dates; the word "week" is in the current Flask-Babel locale.
+    """
+    return str(_l("Week %(week)d (%(days)s)", week=week, days=week_days(first, last, locale)))
+
+
+def _weeks(start: date, end: date, per_day: dict[date, Counts], locale: str = "vi") -> list[BreakdownRow]:
     rows: list[BreakdownRow] = []
     day = start
     while day <= end:
@@ -535,9 +606,8 @@ def _weeks(start: date, end: date, per_day: dict[date, Counts]) -> list[Breakdow
             counts = counts + per_day.get(current, Counts())
             current += timedelta(days=1)
         key = f"{iso.year}-W{iso.week:02d}"
-        label = str(_l("Week %(week)d (%(first)s–%(last)s)", week=iso.week, first=day.strftime("%d/%m"),
-                       last=last.strftime("%d/%m")))
-        rows.append(BreakdownRow(key=key, label=label, counts=counts, first_day=day, last_day=last))
+        rows.append(BreakdownRow(key=key, label=week_label(iso.week, day, last, locale), counts=counts,
+                                 first_day=day, last_day=last))
         day = last + timedelta(days=1)
     return rows
 
@@ -550,7 +620,7 @@ def compute(period_start_local: date, period_end_local: date, filters: StatFilte
     :param period_end_local: last day, included.
     :param filters: optional ``StatFilters``.
     :param now: aware UTC instant "overdue now" is judged at (default: now).
-    :param locale: ``"vi"`` or ``"en"`` for category names.
+    :param locale: ``"vi"`` or ``"en"`` for category names and the dates in week labels.
     :returns: ``Statistics``.
     :raises ValueError: a period that ends before it starts, or a naive ``now``.
     """
@@ -585,7 +655,7 @@ def compute(period_start_local: date, period_end_local: date, filters: StatFilte
         BreakdownRow(key=k, label=category_names.get(k, str(_l("No category"))), counts=_counts(acc))
         for k, acc in category_counts.items())
 
-    by_week = _weeks(period_start_local, period_end_local, per_day)
+    by_week = _weeks(period_start_local, period_end_local, per_day, locale)
 
     distribution = _time_to_answer(where)
     return Statistics(
@@ -595,6 +665,89 @@ def compute(period_start_local: date, period_end_local: date, filters: StatFilte
         median_days=percentile(distribution, 0.5), p90_days=percentile(distribution, 0.9),
         by_agency=by_agency, by_unit=by_unit, by_category=by_category, by_channel=by_channel, by_week=by_week,
     )
+
+
+# --- where the reports are (the dashboard's map) ---------------------------------------------
+
+#: Cells a coordinate is counted in before the median: 1/1000 of a degree, about 110 m
+#: north-south and 100 m east-west in Hai Phong, far below what a city map shows.
+CELLS_PER_DEGREE = 1000
+
+
+@dataclass(frozen=True)
+class UnitPosition:
+    """Where a ward/commune's reports of the period are: the median of their points.
+
+    :ivar latitude / longitude: WGS84 degrees, the median (``percentile`` 0.5) of
+        the reports' coordinates, each taken as the centre of its
+        1/``CELLS_PER_DEGREE`` degree cell (so within 0.0005° of the exact median).
+    :ivar located: how many of the unit's reports have coordinates.
+    """
+
+    latitude: float
+    longitude: float
+    located: int
+
+
+class degree_cell(FunctionElement):
+    """SQL expression: the cell of a coordinate, ``floor(degrees * CELLS_PER_DEGREE)``, an integer.
+
+    PostgreSQL: ``floor(col * 1000)`` (double arithmetic; rounding a ``numeric`` cast
+    costs twice as much per row). SQLite: the same floor from integer casts, which
+    every SQLite has (``floor()`` needs a build with the math functions):
+    ``CAST(x AS INTEGER)`` truncates toward zero, one is taken off below zero.
+    """
+
+    type = Integer()
+    inherit_cache = True
+    name = "degree_cell"
+
+
+@compiles(degree_cell, "postgresql")
+def _degree_cell_pg(element, compiler, **kw):
+    return "floor(%s * %d)" % (compiler.process(element.clauses, **kw), CELLS_PER_DEGREE)
+
+
+@compiles(degree_cell, "sqlite")
+def _degree_cell_sqlite(element, compiler, **kw):
+    scaled = "(%s * %d)" % (compiler.process(element.clauses, **kw), CELLS_PER_DEGREE)
+    return f"(CAST({scaled} AS INTEGER) - ({scaled} < CAST({scaled} AS INTEGER)))"
+
+
+def unit_positions(period_start_local: date, period_end_local: date,
+                   filters: StatFilters | None = None) -> dict[int, UnitPosition]:
+    """A point for each ward/commune with located reports in the period: the median
+    latitude and the median longitude of those reports (the same cohort and filters
+    as ``compute``).
+
+    There are no ward boundaries in the data (units are codes and names), so a unit
+    is placed where its reports are; the median keeps one misplaced pin from
+    dragging the point away. One statement: the period's located reports counted by
+    (unit, latitude cell) and, ``UNION ALL``, by (unit, longitude cell)
+    (``degree_cell``), so the rows returned stay a few thousand however many reports
+    there are (a ward spans a few dozen cells); the medians are taken here from those
+    counts (``percentile``), the same on SQLite and PostgreSQL. Reports without a
+    unit or without coordinates are left out.
+
+    :returns: ``{AdministrativeUnit.id: UnitPosition}``.
+    :raises ValueError: a period that ends before it starts.
+    """
+    filters = filters or StatFilters()
+    where = [*_conditions(*period_bounds(period_start_local, period_end_local), filters),
+             Report.admin_unit_id.is_not(None), Report.latitude.is_not(None), Report.longitude.is_not(None)]
+    parts = [select(Report.admin_unit_id, literal_column(str(axis)), degree_cell(column), func.count(Report.id))
+             .where(*where).group_by(text("1, 3"))
+             for axis, column in enumerate((Report.latitude, Report.longitude))]
+    axes: tuple[dict[int, dict[float, int]], dict[int, dict[float, int]]] = ({}, {})
+    for unit_id, axis, cell, n in db.session.execute(union_all(*parts)):
+        values = axes[int(axis)].setdefault(unit_id, {})
+        centre = (int(cell) + 0.5) / CELLS_PER_DEGREE
+        values[centre] = values.get(centre, 0) + int(n)
+    latitudes, longitudes = axes
+    return {unit_id: UnitPosition(latitude=percentile(latitudes[unit_id], 0.5),
+                                  longitude=percentile(longitudes[unit_id], 0.5),
+                                  located=sum(latitudes[unit_id].values()))
+            for unit_id in latitudes}
 
 
 def _names(model, ids: Sequence, label) -> dict:
@@ -799,8 +952,9 @@ def change(current: float | int | None, previous: float | int | None) -> float |
 
 
 __all__ = [
-    "BreakdownRow", "Counts", "DEFINITIONS", "FormerAgency", "ReportLine", "StatFilters", "Statistics",
-    "agency_family", "change", "compute", "count_overdue", "count_received", "local_date", "local_today",
-    "month_period", "notable_reports", "overdue_reports", "percentile", "period_bounds", "previous_period", "redact",
-    "report_lines", "reports_by_id",
+    "BreakdownRow", "CELLS_PER_DEGREE", "Counts", "DEFINITIONS", "FormerAgency", "ReportLine", "StatFilters",
+    "Statistics", "UnitPosition", "agency_family", "change", "compute", "count_overdue", "count_received",
+    "degree_cell", "local_date", "local_today", "month_period", "notable_reports", "overdue_reports", "percentile",
+    "period_bounds", "previous_period", "redact", "report_lines", "reports_by_id", "unit_positions", "week_days",
+    "week_label",
 ]

@@ -13,6 +13,7 @@ from wtforms.validators import DateRange, Length, Optional, ValidationError
 
 from ..forms import Form, select_choices, strip_nfc
 from ..i18n import MAX_DATE, MIN_DATE
+from ..services.inbox import MINE
 
 _SUPPORTED = _l("Choose a date between 2000 and 2099.")
 
@@ -23,7 +24,15 @@ class PeriodForm(Form):
     ``agency`` is an agency id (or ``mine``), ``unit`` a ward/commune code,
     ``category`` a category code, ``channel`` a channel value; choices are set by
     ``period_form``.
+
+    ``scope_agency``: for an account that may see one agency's statistics only
+    (:func:`hpsmart.services.visibility.statistics_agency`), that agency's id; then
+    ``agency`` offers that agency alone, accepts it, ``mine`` or nothing (all mean
+    that agency, and ``agency`` is set to its id), and refuses any other value with
+    a message saying why (status 422 on the page).
     """
+
+    scope_agency: int | None = None
 
     class Meta:
         csrf = False
@@ -36,6 +45,14 @@ class PeriodForm(Form):
     unit = SelectField(_l("Ward/commune"), validators=[Optional()])
     category = SelectField(_l("Category"), validators=[Optional()])
     channel = SelectField(_l("Channel"), validators=[Optional()])
+
+    def validate_agency(self, field):
+        if self.scope_agency is None:
+            return
+        if field.data not in (None, "", MINE, str(self.scope_agency)):
+            raise ValidationError(_l("Your account shows the statistics of your own agency only; the figures "
+                                     "below are your agency's."))
+        field.data = str(self.scope_agency)
 
     def validate_date_to(self, field):
         if self.date_from.data and field.data and field.data < self.date_from.data:
@@ -66,12 +83,20 @@ def _with_choices(form, options) -> None:
     form.channel.choices = select_choices([("", _l("All channels")), *options.channels])
 
 
-def period_form(args, options, form_class=PeriodForm):
+def period_form(args, options, form_class=PeriodForm, scope: tuple[int, str] | None = None):
     """A ``PeriodForm`` (or ``PdfOptionsForm``) bound to query arguments.
 
     :param args: ``request.args``.
     :param options: ``hpsmart.services.inbox.FilterOptions`` (choices, labels localized).
+    :param scope: ``(agency id, name)`` when the user may see that agency's statistics
+        only (see ``PeriodForm``); None for city-wide.
     """
     form = form_class(formdata=args)
     _with_choices(form, options)
+    if scope is not None:
+        form.scope_agency = scope[0]
+        form.agency.choices = select_choices([(str(scope[0]), scope[1])])
+        form.agency.validate_choice = False  # validate_agency says why another agency is refused
+        if form.agency.data in (None, "", MINE):
+            form.agency.data = str(scope[0])
     return form

@@ -31,6 +31,11 @@ EXPECTED = {
     "inbox.index": ("/inbox/", INBOX_ROLES),
     "summary.index": ("/summary/", {"admin", "ioc_operator", "agency_lead"}),
     "summary.pdf": ("/reports/summary.pdf?from=2026-11-01&to=2026-11-30", {"admin", "ioc_operator", "agency_lead"}),
+    "summary.export_xlsx": ("/reports/summary.xlsx?from=2026-11-01&to=2026-11-30",
+                            {"admin", "ioc_operator", "agency_lead"}),
+    "summary.export_csv": ("/reports/summary-agencies.csv?from=2026-11-01&to=2026-11-30",
+                           {"admin", "ioc_operator", "agency_lead"}),
+    "summary.jobs_list": ("/summary/jobs", {"admin", "ioc_operator", "agency_lead"}),
     "report.view": ("/inbox/reports/{code}", INBOX_ROLES),
     "answers.panel": ("/inbox/reports/{code}/answer", INBOX_ROLES),
     "answers.approvals": ("/inbox/approvals", {"admin", "agency_lead"}),
@@ -65,14 +70,18 @@ POST_ONLY = {"auth.logout", "public.set_language", "admin.revoke_api_client", "o
              "inbox.save_view", "inbox.delete_view", "inbox.bulk",
              # the answer panel's forms, the lead's review and the settings: tests/integration/test_answers.py
              "answers.save", "answers.autosave", "answers.file_action", "answers.approve", "answers.send_back",
-             "answers.update_approval"}
+             "answers.update_approval",
+             # asking for the PDF report with a long appendix: tests/integration/test_jobs.py
+             "summary.queue_job"}
 NOT_PAGES = {"static", "media.public_copy", "media.thumbnail", "media.original",  # files: test_media.py
              # a report's public page, 404 until its answer is published: test_public_pages.py
              "public_reports.detail",
              # an answer's PDF (public once published) and a canned answer's page (needs an id): test_answers.py
              "answers.document", "answers.canned_edit",
              # Open311 answers that are 404 without metadata or a token: test_open311.py
-             "open311.service_definition", "open311.token", "open311.not_found"}
+             "open311.service_definition", "open311.token", "open311.not_found",
+             # a background job's page and file (need a job; owner and admins only): test_jobs.py
+             "summary.job", "summary.job_download"}
 
 CASES = [(endpoint, role) for endpoint in EXPECTED for role in ["anonymous", *sorted(ALL_ROLES)]]
 

@@ -129,7 +129,9 @@ def test_not_satisfied_needs_a_comment_then_reopens_the_report_to_the_ioc(client
 
 def test_a_new_answer_after_reopening_can_be_judged_again(client, answered, users, db):
     report, first = answered
+    assert report.satisfied is None
     public.give_feedback(report, first.id, False, "Chưa xong")
+    assert report.satisfied is False  # the report keeps its latest verdict (statistics read it)
     second = publish(report, users, body="Đã làm lại lớp nhựa.")
     db.session.commit()
     assert public.feedback_state(report).open and public.feedback_state(report).response.id == second.id
@@ -137,6 +139,8 @@ def test_a_new_answer_after_reopening_can_be_judged_again(client, answered, user
     assert sent.status_code == 303
     assert {(f.response_id, f.satisfied) for f in db.session.scalars(select(CitizenFeedback))} == {
         (first.id, False), (second.id, True)}
+    db.session.expire_all()
+    assert db.session.get(type(report), report.id).satisfied is True
 
 
 def test_a_form_for_an_older_answer_is_refused(client, answered, users, db):

@@ -88,12 +88,31 @@ def test_search_by_tracking_code_and_ward(client, ioc):
     assert report.tracking_code in listing(client, q="le chan nap cong")
 
 
-def test_search_wildcards_are_literal(client, ioc):
-    factories.report(title="Ổ gà")
+def test_search_wildcards_are_not_wildcards(client, ioc):
+    """Punctuation separates words and is never a LIKE or FTS wildcard; a query of
+    punctuation only searches nothing and says so."""
+    pothole = factories.report(title="Ổ gà")
     percent = factories.report(title="Giảm 50% lưu lượng")
-    assert listing(client, q="%") == [percent.tracking_code]
     assert listing(client, q="50%") == [percent.tracking_code]
-    assert listing(client, q="_") == []
+    assert listing(client, q="50_1") == []
+    assert listing(client, q='"50"*') == [percent.tracking_code]
+    for query in ("%", "_", '"*'):
+        response = client.get("/inbox/", query_string={"q": query})
+        assert set(codes(response)) >= {pothole.tracking_code, percent.tracking_code}
+        assert any("không có chữ cái hay chữ số" in n for n in notices(response))
+
+
+def test_search_matches_the_start_of_words_not_the_middle(client, ioc):
+    """"gà" finds "Ổ gà" and "gạch", not "ngập"; a tracking code is found by its number."""
+    pothole = factories.report(title="Ổ gà giữa đường", description="Sâu, nguy hiểm.")
+    bricks = factories.report(title="Gạch vỡ trên vỉa hè", description="Vỡ nhiều viên.")
+    flood = factories.report(title="Ngập nước sau mưa", description="Nước sâu nửa mét.")
+    assert set(listing(client, q="gà")) == {pothole.tracking_code, bricks.tracking_code}
+    assert listing(client, q="ngap") == [flood.tracking_code]
+    assert listing(client, q="gap") == []
+    number = flood.tracking_code.rsplit("-", 1)[-1]
+    assert listing(client, q=number) == [flood.tracking_code]
+    assert listing(client, q=flood.tracking_code.lower()) == [flood.tracking_code]
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -349,6 +368,43 @@ def test_each_role_sees_its_reports(client, users, auth):
     assert client.get("/inbox/?q=rolecase").status_code == 403
 
 
+@pytest.mark.parametrize("sort", ["received", "deadline", "updated"])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_handled_and_co_handled_pages_are_one_ordered_list(db, sort, order):
+    """The agency scope is read in two parts (handled; co-handled only); paging through
+    them gives every report once, in the order one query would give."""
+
+    from hpsmart.services.inbox import InboxFilters, _ordering, search_reports
+    from hpsmart.services.visibility import handled_or_co_handled_by
+
+    mine, other = factories.agency("Sở Xây dựng"), factories.agency("Sở Y tế")
+    start = utcnow() - timedelta(days=40)
+    for i in range(13):
+        handler = mine if i % 3 else other
+        report = factories.report(title=f"pagecase {i}", agency=handler, status=S.ROUTED)
+        report.created_at = start + timedelta(days=i % 7, hours=i)
+        report.deadline = None if i % 5 == 0 else start + timedelta(days=20 - i % 4)
+        if i % 3 == 0 or i == 4:  # co-handled; report 4 is handled and co-handled by mine
+            report.co_agencies.append(mine)
+    factories.report(title="pagecase unrelated", agency=other, status=S.ROUTED)
+    db.session.flush()
+    staff = factories.user("agency_staff", agency_obj=mine)
+    ioc = factories.user("ioc_operator")
+    args = {"q": "pagecase", "sort": sort, "order": order}
+    filters = InboxFilters.from_args(args)
+    expected = list(db.session.scalars(
+        select(Report.id).where(Report.title.like("pagecase%"), handled_or_co_handled_by(mine.id))
+        .order_by(*_ordering(filters))))
+    assert len(expected) == 13
+    for user, extra in ((staff, {}), (ioc, {"agency": str(mine.id)}), (staff, {"agency": "mine"})):
+        seen = []
+        for number in range(1, 6):
+            page = search_reports(InboxFilters.from_args({**args, **extra, "page": str(number)}), user, page_size=3)
+            assert page.total == 13 and page.pages == 5
+            seen += [r.id for r in page.items]
+        assert seen == expected, (user.role, extra)
+
+
 def test_staff_without_agency_see_nothing(client, auth):
     lone = factories.user("agency_staff")
     lone.agency = None
@@ -572,26 +628,46 @@ def test_visibility_in_the_query_per_role(db, users):
     assert seen("community_member") == {assisted.id}
 
 
-def test_search_index_is_a_trigram_index_on_postgresql_only(db):
+def test_search_reads_an_index_on_both_databases(db):
+    """PostgreSQL: the trigram GIN index; SQLite: the FTS5 table (migration 0007)."""
     from sqlalchemy import inspect, text
 
-    from hpsmart.services.inbox import InboxFilters, filtered_query
+    from hpsmart.services.inbox import InboxFilters, query_parts
 
     connection = db.session.connection()
     indexes = {ix["name"]: ix for ix in inspect(connection).get_indexes("report")}
     assert {"ix_report_status_created_at", "ix_report_agency_id_created_at", "ix_report_status_deadline",
-            "ix_report_updated_at"} <= set(indexes)
+            "ix_report_updated_at", "ix_report_urgency_created_at"} <= set(indexes)
+    ioc = factories.user("ioc_operator")
+    (query,) = query_parts(InboxFilters.from_args({"q": "nguyen dinh chieu"}), ioc)
+    compiled = query.with_only_columns(Report.id).compile(connection, compile_kwargs={"literal_binds": True})
     if connection.dialect.name != "postgresql":
         assert "ix_report_search_text_trgm" not in indexes
+        plan = " ".join(str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+        assert "report_fts VIRTUAL TABLE INDEX" in plan, plan
         return
     assert indexes["ix_report_search_text_trgm"]["dialect_options"]["postgresql_using"] == "gin"
     # the search's LIKE can use it (sequential scans off, so that a tiny table still shows the plan)
-    ioc = factories.user("ioc_operator")
-    query = filtered_query(InboxFilters.from_args({"q": "nguyen dinh chieu"}), ioc)
-    compiled = query.with_only_columns(Report.id).compile(connection, compile_kwargs={"literal_binds": True})
     connection.execute(text("SET LOCAL enable_seqscan = off"))
     plan = "\n".join(row[0] for row in connection.execute(text(f"EXPLAIN {compiled}")))
     assert "ix_report_search_text_trgm" in plan, plan
+
+
+def test_search_follows_inserts_and_updates(db):
+    """On SQLite the FTS5 table is kept in step by triggers: search finds what rows say now."""
+    from sqlalchemy import select
+
+    from hpsmart.services import search
+
+    def found(q):
+        return set(db.session.scalars(select(Report.id).where(*search.conditions(search.terms(q)))))
+
+    report = factories.report(title="Cột điện nghiêng", description="Sắp đổ.")
+    assert report.id in found("cot dien")
+    report.title = "Cây đổ chắn đường"
+    db.session.flush()
+    assert report.id not in found("cot dien")
+    assert report.id in found("cay do")
 
 
 @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31"])

@@ -17,7 +17,7 @@ from PIL import Image, ImageChops
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from hpsmart.models import Agency, Channel, ReportStatus
+from hpsmart.models import Agency, Channel, CitizenFeedback, ReportStatus
 from hpsmart.pdf import ForbiddenResource, StaticOnlyFetcher, html_to_pdf, render_pdf, static_root
 from hpsmart.pdf import format as fmt
 from hpsmart.pdf.letterhead import Letterhead, document_context, letterhead_from_config
@@ -217,12 +217,17 @@ def test_summary_pdf_has_the_header_the_period_and_the_service_figures(app, nove
 
 
 def test_agency_table_shows_the_successor_with_the_former_name(app, november):
+    factories.db.session.add(CitizenFeedback(report=november[3], satisfied=True, created_at=utc(2026, 11, 7)))
+    factories.db.session.flush()
     everything = flat(" ".join(p.text for p in read(render())))
-    # No., agency, (the former agency), received, answered, on time, late, overdue, on-time rate
-    row = everything[everything.index("1 Sở Khoa học và Công nghệ "):everything.index("2 Sở Xây dựng 1 1 0 1 0 0,0%")]
+    # No., agency, (the former agency), received, answered, on time, late, overdue, on-time rate, satisfaction rate
+    row = everything[everything.index("1 Sở Khoa học và Công nghệ "):everything.index("2 Sở Xây dựng 1 1 0 1 0 0,0% —")]
     assert "Sở Thông tin và Truyền thông" in row
-    assert row.endswith(" 2 1 1 0 1 100,0% ")
+    assert row.endswith(" 2 1 1 0 1 100,0% 100,0% ")
     assert "Đèn đường hỏng trước chợ Cát Bi" in everything  # in the overdue list
+    assert ("Người dân đã đánh giá kết quả trả lời đối với 1 phản ánh trong số này: 1 hài lòng và 0 không hài "
+            "lòng (tỷ lệ hài lòng 100,0%).") in everything
+    assert "Tỷ lệ hài lòng 100,0% — —" in everything  # the summary table: no verdict in October
 
 
 def test_signature_and_recipients_are_configurable(app, november):
@@ -389,12 +394,54 @@ def test_dashboard_shows_the_service_figures_with_inbox_links(client, users, log
     assert client.get("/summary/?from=nonsense").status_code == 422
 
 
-def test_an_appendix_too_long_for_one_document_is_refused_with_422(client, users, login_as, november, monkeypatch):
-    import hpsmart.pdf.summary as summary_module
-
-    monkeypatch.setattr(summary_module, "APPENDIX_MAX_ROWS", 2)
+def test_a_long_appendix_goes_to_a_background_job_and_a_too_long_one_is_refused(client, app, users, login_as,
+                                                                                november, monkeypatch):
+    """Beyond PDF_APPENDIX_DIRECT_ROWS the stable address offers a background job (the job
+    itself: tests/integration/test_jobs.py); beyond PDF_APPENDIX_MAX_ROWS it answers 422."""
+    monkeypatch.setitem(app.config, "PDF_APPENDIX_DIRECT_ROWS", 2)
     login_as("admin")
+    offer = client.get("/reports/summary.pdf?from=2026-11-01&to=2026-11-30&appendix=y")
+    assert offer.status_code == 200 and offer.mimetype == "text/html"
+    assert 'action="/summary/jobs"' in offer.text and 'name="csrf_token"' in offer.text
+    monkeypatch.setitem(app.config, "PDF_APPENDIX_MAX_ROWS", 4)
     response = client.get("/reports/summary.pdf?from=2026-11-01&to=2026-11-30&appendix=y")
     assert response.status_code == 422 and response.mimetype == "text/html"
     assert 'class="error"' in response.text and "<details class=\"pdf\" open>" in response.text
     assert client.get("/reports/summary.pdf?from=2026-11-01&to=2026-11-30").status_code == 200
+
+
+def test_letterhead_settings_come_from_the_environment(client, app, users, login_as, november, monkeypatch,
+                                                       tmp_path):
+    """PDF_* environment variables (read by hpsmart.config, NFC) reach the document."""
+    import unicodedata
+
+    from hpsmart.config import PDF_LETTERHEAD_SETTINGS, load_settings
+
+    values = {
+        "PDF_PARENT_BODY": "Ủy ban nhân dân\\nhuyện đảo Bạch Long Vĩ",
+        "PDF_ISSUING_BODY": unicodedata.normalize("NFD", "Phòng Văn hóa và Thông tin"),
+        "PDF_DOCUMENT_SYMBOL": "BC-VHTT",
+        "PDF_PLACE": "Bạch Long Vĩ",
+        "PDF_SIGNER_AUTHORITY": "TL. CHỦ TỊCH",
+        "PDF_SIGNER_TITLE": "TRƯỞNG PHÒNG",
+        "PDF_SIGNER_NAME": "Đỗ Thị Hường",
+        "PDF_RECIPIENTS": "UBND huyện (để báo cáo)\\nLưu: VT",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(str(tmp_path))
+    assert settings["PDF_ISSUING_BODY"] == "Phòng Văn hóa và Thông tin"  # NFC
+    for name in PDF_LETTERHEAD_SETTINGS:
+        monkeypatch.setitem(app.config, name, settings[name])
+    login_as("ioc_operator")
+    response = client.get("/reports/summary.pdf?from=2026-11-01&to=2026-11-30")
+    assert response.status_code == 200
+    pages = read(response.data)
+    everything = flat(" ".join(p.text for p in pages))
+    first = pages[0].text
+    for expected in ("ỦY BAN NHÂN DÂN", "HUYỆN ĐẢO BẠCH LONG VĨ", "PHÒNG VĂN HÓA VÀ THÔNG TIN", "/BC-VHTT"):
+        assert expected in first, expected
+    for expected in ("Bạch Long Vĩ, ngày", "TL. CHỦ TỊCH", "TRƯỞNG PHÒNG", "Đỗ Thị Hường",
+                     "- UBND huyện (để báo cáo); - Lưu: VT."):
+        assert expected in everything, expected
+    assert "SỞ KHOA HỌC VÀ CÔNG NGHỆ" not in first

@@ -311,18 +311,28 @@ def test_overview_counts_this_months_reports_per_agency_with_satisfaction(app, c
     assert re.findall(r'<td class="num">(\d+)', row) == ["2", "2", "2", "0", "1", "0"]
 
 
-def test_satisfaction_counts_follow_the_statistics_cohort(app, users, db):
-    report, response = published_report(app, users, photos=0, after=0)
-    other, other_response = published_report(app, users, photos=0, after=0)
-    db.session.add_all([CitizenFeedback(report=report, response=response, satisfied=True),
-                        CitizenFeedback(report=other, response=other_response, satisfied=False, comment="x")])
-    db.session.flush()
-    start = report.created_at - timedelta(hours=1)
-    assert public.satisfaction_counts(start, utcnow() + timedelta(hours=1)) == public.Satisfaction(1, 1)
-    assert public.satisfaction_counts(utcnow() + timedelta(hours=1), utcnow() + timedelta(hours=2)).total == 0
-    by_agency = public.satisfaction_by_agency(start, utcnow() + timedelta(hours=1))
-    assert by_agency == {factories.agency(AGENCY).id: public.Satisfaction(1, 1)}
-    assert public.Satisfaction(1, 1).percent == 50 and public.Satisfaction().percent is None
+def test_overview_counts_each_report_once_with_its_latest_verdict(app, client, users, db):
+    """The overview's satisfaction comes from the statistics service (one rule): a citizen
+    not satisfied, then satisfied with the second answer, counts once, as satisfied."""
+    now = utcnow()
+    report = factories.report(created_at=now)  # in this month whatever day it is
+    first_answer = publish(report, users, at=now + timedelta(hours=4))
+    public.give_feedback(report, first_answer.id, False, "Ổ gà vẫn còn", now=now + timedelta(hours=5))
+    assert report.status == ReportStatus.REOPENED
+    second_answer = publish(report, users, at=now + timedelta(hours=9))
+    public.give_feedback(report, second_answer.id, True, "", now=now + timedelta(hours=10))
+    other, other_answer = published_report(app, users, photos=0, after=0)
+    public.give_feedback(other, other_answer.id, False, "Chưa xử lý")
+    old = factories.report(created_at=utcnow() - timedelta(days=70))
+    public.give_feedback(old, publish(old, users).id, True, "")  # received before this month
+
+    figures = public.overview("vi")
+    assert (figures.totals.satisfied, figures.totals.not_satisfied) == (1, 1)
+    [row] = [r for r in figures.agencies if r.name == AGENCY]
+    assert (row.satisfied, row.not_satisfied) == (1, 1)
+    text = text_of(client.get("/reports/overview"))
+    nums = [int(n) for n in re.findall(r'<span class="num">(\d+)</span>', text)]
+    assert nums[4:6] == [1, 1]
 
 
 # --- caching --------------------------------------------------------------------------------
@@ -511,7 +521,10 @@ def _values(rule, name: str, reports) -> list:
         return [x.id for r in reports for x in r.responses]
     if name == "report_id":
         return [r.id for r in reports]
-    integer = type(rule._converters.get(name)).__name__ == "IntegerConverter"
+    converter = rule._converters.get(name)
+    if type(converter).__name__ == "AnyConverter":  # a fixed list of values: every one
+        return sorted(converter.items)
+    integer = type(converter).__name__ == "IntegerConverter"
     return [1] if integer else ["x"]
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from hpsmart.models import Agency, Channel, ReportStatus
+from hpsmart.models import Agency, Channel, CitizenFeedback, ReportStatus
 from hpsmart.services import statistics as st
 from hpsmart.services.deadlines import working_days_between
 
@@ -192,6 +192,165 @@ def test_breakdowns_by_unit_category_channel(november):
     assert [(r.key, r.counts.received) for r in stats.by_channel] == [(Channel.WEB, 11), (Channel.APP, 2)]
     for rows in (stats.by_unit, stats.by_category, stats.by_channel, stats.by_agency):
         assert sum((r.counts for r in rows), st.Counts()) == stats.totals
+
+
+def verdict(report, satisfied: bool, at: datetime):
+    """A citizen's verdict on ``report`` given at ``at`` (no answer row needed here)."""
+    feedback = CitizenFeedback(report=report, satisfied=satisfied, comment="" if satisfied else "Chưa xong",
+                               created_at=at)
+    factories.db.session.add(feedback)
+    factories.db.session.flush()
+    return feedback
+
+
+@pytest.fixture()
+def verdicts(november):
+    """Citizens' verdicts on November's answered reports, and one on an October report."""
+    verdict(november[7], True, utc(2026, 11, 7))  # Sở KHCN, app, week 45: satisfied
+    verdict(november[9], False, utc(2026, 11, 26))  # Sở GTVT (→ Sở Xây dựng), week 47:
+    verdict(november[9], True, utc(2026, 12, 2))  # ... not satisfied, answered again, satisfied
+    verdict(november[10], True, utc(2026, 11, 13))  # Sở Xây dựng, week 46: satisfied,
+    verdict(november[10], False, utc(2026, 11, 20))  # ... then not satisfied
+    tie = utc(2026, 11, 24)  # two verdicts at the same instant: the later row wins
+    verdict(november[8], True, tie)
+    verdict(november[8], False, tie)
+    verdict(november[12], True, utc(2026, 11, 3))  # received in October
+    return november
+
+
+def test_satisfaction_counts_each_report_once_with_its_latest_verdict(verdicts):
+    stats = st.compute(*NOVEMBER, now=NOW)
+    t = stats.totals
+    assert (t.satisfied, t.not_satisfied, t.verdicts) == (2, 2, 4)
+    assert t.satisfaction_rate == 0.5 and t.satisfaction_percent == 50
+    by_agency = {row.label: row.counts for row in stats.by_agency}
+    khcn_counts = by_agency["Sở Khoa học và Công nghệ"]
+    assert (khcn_counts.satisfied, khcn_counts.not_satisfied) == (1, 0)
+    # Sở Xây dựng: report 9 (routed to the former Sở GTVT) satisfied; 8 and 10 not satisfied.
+    assert (by_agency["Sở Xây dựng"].satisfied, by_agency["Sở Xây dựng"].not_satisfied) == (1, 2)
+    assert by_agency["Sở Xây dựng"].satisfaction_rate == pytest.approx(1 / 3)
+    assert by_agency["Sở Y tế"].satisfaction_rate is None
+    assert [(r.key, r.counts.satisfied, r.counts.not_satisfied) for r in stats.by_channel] == [
+        (Channel.WEB, 1, 2), (Channel.APP, 1, 0)]
+    assert [(r.label, r.counts.satisfied, r.counts.not_satisfied) for r in stats.by_unit] == [
+        ("Phường Hồng Bàng", 2, 2), ("Phường Lê Chân", 0, 0)]
+    assert [(r.counts.satisfied, r.counts.not_satisfied) for r in stats.by_category] == [(2, 2), (0, 0)]
+    assert [(r.key, r.counts.satisfied, r.counts.not_satisfied) for r in stats.by_week if r.counts.verdicts] == [
+        ("2026-W45", 1, 0), ("2026-W46", 0, 2), ("2026-W47", 1, 0)]
+    for rows in (stats.by_unit, stats.by_category, stats.by_channel, stats.by_agency, stats.by_week):
+        assert sum((r.counts for r in rows), st.Counts()) == t
+    # Filters apply to verdicts as to everything else; other periods have their own.
+    khcn = st.compute(*NOVEMBER, st.StatFilters(agency_id=factories.agency("Sở Khoa học và Công nghệ").id), now=NOW)
+    assert (khcn.totals.satisfied, khcn.totals.not_satisfied) == (1, 0)
+    october = st.compute(date(2026, 10, 1), date(2026, 10, 31), now=NOW)
+    assert (october.totals.satisfied, october.totals.not_satisfied) == (1, 0)
+
+
+def latest_verdicts_in_database(reports) -> list:
+    """``report.satisfied`` of each report as stored (not as the session holds it)."""
+    rows = dict(factories.db.session.execute(
+        text("SELECT id, satisfied FROM report WHERE id IN (%s)" % ", ".join(str(r.id) for r in reports))).all())
+    return [None if rows[r.id] is None else bool(rows[r.id]) for r in reports]
+
+
+def test_each_report_keeps_its_latest_verdict(verdicts):
+    """``Report.satisfied`` follows the rule of the statistics: newest ``created_at``, then
+    ``id``, whatever order the verdicts were stored in; None without a verdict."""
+    judged = [verdicts[i] for i in (7, 8, 9, 10, 12)]
+    expected = [True, False, True, False, True]
+    assert [r.satisfied for r in judged] == expected
+    assert latest_verdicts_in_database(judged) == expected
+    assert verdicts[1].satisfied is None and latest_verdicts_in_database([verdicts[1]]) == [None]
+    # A verdict stored now but dated before the latest one does not replace it.
+    verdict(verdicts[7], False, utc(2026, 11, 5))
+    verdict(verdicts[9], False, utc(2026, 12, 1))
+    assert latest_verdicts_in_database([verdicts[7], verdicts[9]]) == [True, True]
+    assert (verdicts[7].satisfied, verdicts[9].satisfied) == (True, True)
+    # Deleting the latest verdict brings back the one before it.
+    newest = factories.db.session.scalar(select(CitizenFeedback).where(
+        CitizenFeedback.report_id == verdicts[9].id).order_by(CitizenFeedback.created_at.desc()).limit(1))
+    factories.db.session.delete(newest)
+    factories.db.session.flush()
+    assert latest_verdicts_in_database([verdicts[9]]) == [False] and verdicts[9].satisfied is False
+    stats = st.compute(*NOVEMBER, now=NOW)
+    assert (stats.totals.satisfied, stats.totals.not_satisfied) == (1, 3)
+
+
+def migration(revision_file: str):
+    """A migration module of migrations/versions, loaded from its file."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / revision_file
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_migration_0009_back_fills_the_latest_verdicts(verdicts):
+    """The back-fill of migration 0009, run on reports whose column is empty, gives what the
+    model keeps (and the statistics count) and leaves reports without a verdict NULL."""
+    from hpsmart.models.response import refresh_latest_verdicts
+
+    module = migration("0009_report_latest_verdict.py")
+    assert (module.revision, module.down_revision) == ("0009", "0008")
+    reports = list(verdicts.values())
+    kept = latest_verdicts_in_database(reports)
+    assert kept.count(None) == len(reports) - 5
+    session = factories.db.session
+    session.execute(text("UPDATE report SET satisfied = NULL"))
+    session.execute(text(module.BACKFILL))
+    assert latest_verdicts_in_database(reports) == kept
+    session.execute(text("UPDATE report SET satisfied = NULL"))
+    refresh_latest_verdicts(session.connection())  # every judged report, as the benchmarks do
+    assert latest_verdicts_in_database(reports) == kept
+    session.expire_all()
+    stats = st.compute(*NOVEMBER, now=NOW)
+    assert (stats.totals.satisfied, stats.totals.not_satisfied) == (2, 2)
+
+
+def test_week_labels_are_readable_in_both_languages(november):
+    from flask_babel import force_locale
+
+    with force_locale("vi"):
+        weeks = st.compute(*NOVEMBER, now=NOW, locale="vi").by_week
+    assert [w.label for w in weeks[:2]] == ["Tuần 44 (01/11)", "Tuần 45 (02/11–08/11)"]
+    with force_locale("en"):
+        weeks = st.compute(*NOVEMBER, now=NOW, locale="en").by_week
+        assert st.week_label(44, date(2026, 10, 27), date(2026, 11, 2), "en") == "Week 44 (27 Oct–2 Nov)"
+    assert [w.label for w in weeks[:2]] == ["Week 44 (1 Nov)", "Week 45 (2 Nov–8 Nov)"]
+    assert st.week_days(date(2026, 10, 27), date(2026, 11, 2), "vi") == "27/10–02/11"
+
+
+def test_unit_positions_are_the_median_of_the_reports_points(db):
+    le_chan, hong_bang = factories.unit("Phường Lê Chân"), factories.unit("Phường Hồng Bàng")
+    # Cells of 0.001°, counted at their centres: medians of 20.8565, 20.8575, 20.8585, 20.9995 and of
+    # 106.6825, 106.6835, 106.6845, 106.9995 (one far pin).
+    points = [(20.8561, 106.6822), (20.8571, 106.6832), (20.8581, 106.6842), (20.9999, 106.9999)]
+    for lat, lon in points:
+        factories.report(created_at=utc(2026, 11, 5, 3), admin_unit=le_chan, latitude=lat, longitude=lon)
+    factories.report(created_at=utc(2026, 11, 5, 3), admin_unit=le_chan)  # no location
+    factories.report(created_at=utc(2026, 11, 6, 3), admin_unit=hong_bang, latitude=20.8651, longitude=106.6781)
+    factories.report(created_at=utc(2026, 11, 6, 3), admin_unit=hong_bang, latitude=20.8671, longitude=106.6801,
+                     channel=Channel.APP)
+    factories.report(created_at=utc(2026, 12, 6, 3), admin_unit=hong_bang, latitude=21.5, longitude=107.5)
+    factories.report(created_at=utc(2026, 11, 6, 3), admin_unit=None, latitude=20.8, longitude=106.7)
+
+    positions = st.unit_positions(*NOVEMBER)
+    assert set(positions) == {le_chan.id, hong_bang.id}
+    assert positions[le_chan.id] == st.UnitPosition(pytest.approx(20.858), pytest.approx(106.684), 4)
+    assert positions[hong_bang.id] == st.UnitPosition(pytest.approx(20.8665), pytest.approx(106.6795), 2)
+    only_app = st.unit_positions(*NOVEMBER, st.StatFilters(channel=Channel.APP))
+    assert only_app == {hong_bang.id: st.UnitPosition(pytest.approx(20.8675), pytest.approx(106.6805), 1)}
+
+
+def test_degree_cells_are_the_same_floor_on_both_databases(db):
+    from sqlalchemy import Float, literal
+
+    values = [20.8561, 106.6801, 21.0, -1.5004, -0.0004, 0.0]
+    cells = db.session.execute(select(*(st.degree_cell(literal(v, Float)) for v in values))).one()
+    assert [int(c) for c in cells] == [20856, 106680, 21000, -1501, -1, 0]
 
 
 def test_overdue_list_and_lines(november):

@@ -121,3 +121,19 @@ def test_deadline_for_uses_the_category_days_by_urgency():
     assert deadline_for(category, "urgent", accepted) == end_of(2026, 3, 4)
     with pytest.raises(ValueError):
         deadline_for(category, "whenever", accepted)
+
+
+def test_working_days_between_agrees_with_counting_day_by_day():
+    """The constant-time count equals walking the calendar, across years, holidays and
+    both directions (pairs from 1999 to 2031, up to three years apart)."""
+    import random
+
+    rng = random.Random(4)
+    start = datetime(1999, 1, 1, tzinfo=timezone.utc)
+    for _ in range(400):
+        a = start + timedelta(seconds=rng.randrange(0, 30 * 365 * 86400))
+        b = a + timedelta(seconds=rng.randrange(-3 * 365 * 86400, 3 * 365 * 86400))
+        day_a, day_b = (x.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date() for x in (a, b))
+        low, high = sorted((day_a, day_b))
+        walked = sum(is_working_day(low + timedelta(days=i)) for i in range(1, (high - low).days + 1))
+        assert working_days_between(a, b) == (walked if day_b >= day_a else -walked)

@@ -6,8 +6,10 @@ from werkzeug.datastructures import MultiDict
 
 from hpsmart.models import Channel, ReportStatus, Urgency
 from hpsmart.services import deadlines
-from hpsmart.services.inbox import (MAX_QUERY_LENGTH, MAX_QUERY_WORDS, InboxFilters, _like_word, due_soon_bound,
-                                    filters_from_query_string, local_midnight, parse_selection, search_words)
+from hpsmart.services.inbox import (MAX_QUERY_LENGTH, MAX_QUERY_WORDS, InboxFilters, due_soon_bound,
+                                    filters_from_query_string, local_midnight, parse_selection)
+from hpsmart.services.search import fts_expression, terms
+from hpsmart.text import search_document
 
 
 @pytest.fixture()
@@ -117,17 +119,23 @@ def test_search_is_stored_in_nfc():
     ("Đường Nguyễn Đình Chiểu", ["duong", "nguyen", "dinh", "chieu"]),
     ("\u0110a\u0300 Ka\u0301o", ["da", "kao"]),  # NFD
     ("da  da kao", ["da", "kao"]),
-    ("HP-2026-000123", ["hp-2026-000123"]),
+    ("HP-2026-000123", ["hp 2026 000123"]),
+    ("Lạch-Tray, 50%", ["lach tray", "50"]),
+    ("a_b -- ' \" *", ["a b"]),
     ("   ", []),
 ])
-def test_search_words_are_folded_like_search_text(query, words):
-    assert search_words(query) == words
+def test_search_terms_are_folded_like_search_text(query, words):
+    assert terms(query) == words
 
 
-def test_like_patterns_escape_wildcards():
-    assert _like_word("50%") == "%50\\%%"
-    assert _like_word("a_b") == "%a\\_b%"
-    assert _like_word("c:\\x") == "%c:\\\\x%"
+def test_search_text_is_folded_tokens_each_after_a_space():
+    assert search_document("HP-2026-000123", "Ổ gà  trên đường\nLạch Tray", None, "") == \
+        " hp 2026 000123 o ga tren duong lach tray"
+    assert search_document(None, "  ") == ""
+
+
+def test_fts_query_is_a_phrase_prefix_per_term():
+    assert fts_expression(terms("Đường Lạch-Tray")) == '"duong"* AND "lach tray"*'
 
 
 def test_local_midnight_is_utc_seven_hours_earlier():

@@ -7,6 +7,9 @@
 // session expired), the stored values are put back if they were typed after the
 // server's copy was last saved (data-draft-updated: milliseconds since 1970, UTC) and
 // differ from it; a notice says so and offers to use the server's draft instead.
+// The draft version the typing started from (the hidden draft_seen input) is put back
+// with them: if someone else saved the draft meanwhile, saving is then refused with
+// both texts shown, never a silent overwrite of theirs.
 // Every page works without this file: the server keeps drafts too.
 (function () {
   "use strict";
@@ -23,6 +26,10 @@
     });
   }
 
+  function seenInput(form) {
+    return form.querySelector("input[name=draft_seen]");
+  }
+
   function snapshot(form) {
     var values = {};
     fields(form).forEach(function (el) { values[el.name] = el.value; });
@@ -35,6 +42,7 @@
     form.dataset.draftReady = "1";
     var key = PREFIX + form.dataset.draftKey;
     var serverValues = snapshot(form);
+    var serverSeen = seenInput(form) ? seenInput(form).value : null;
     var serverUpdated = parseInt(form.dataset.draftUpdated || "0", 10) || 0;
     var saved = null;
     try { saved = JSON.parse(store.getItem(key) || "null"); } catch (e) { saved = null; }
@@ -47,6 +55,7 @@
           restored = true;
         }
       });
+      if (restored && typeof saved.seen === "string" && seenInput(form)) seenInput(form).value = saved.seen;
       var notice = form.querySelector(".draft-restored");
       if (restored && notice) {
         notice.hidden = false;
@@ -56,6 +65,7 @@
             fields(form).forEach(function (el) {
               if (Object.prototype.hasOwnProperty.call(serverValues, el.name)) el.value = serverValues[el.name];
             });
+            if (serverSeen !== null && seenInput(form)) seenInput(form).value = serverSeen;
             store.removeItem(key);
             notice.hidden = true;
           });
@@ -63,7 +73,9 @@
       }
     }
     function remember() {
-      try { store.setItem(key, JSON.stringify({ at: Date.now(), values: snapshot(form) })); } catch (e) { /* full */ }
+      var seen = seenInput(form);
+      var entry = { at: Date.now(), values: snapshot(form), seen: seen ? seen.value : null };
+      try { store.setItem(key, JSON.stringify(entry)); } catch (e) { /* full */ }
     }
     form.addEventListener("input", remember);
     form.addEventListener("change", remember);
