@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -63,5 +63,7 @@ def logout():
     form = EmptyForm()
     if form.validate_on_submit():
         logout_user()
+        # A page opened before logging out must not post on behalf of whoever logs in next.
+        session.pop("csrf_token", None)
         flash(_("You have logged out."), "info")
     return redirect(url_for("public.index"), code=303)

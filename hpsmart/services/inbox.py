@@ -414,7 +414,8 @@ def _resolve(filters: InboxFilters, user: User) -> dict:
     return resolved
 
 
-def query_parts(filters: InboxFilters, user: User, now: datetime | None = None) -> list[Select]:
+def query_parts(filters: InboxFilters, user: User, now: datetime | None = None, *,
+                matches_hint: int | None = None) -> list[Select]:
     """The reports ``user`` may see that match ``filters``, as one or two ``select(Report)``
     (unsorted) whose results never overlap and together are the answer.
 
@@ -427,6 +428,7 @@ def query_parts(filters: InboxFilters, user: User, now: datetime | None = None) 
     :param filters: parsed filters; unknown codes are dropped from it with a notice.
     :param user: the person looking (``visibility`` decides what they may see).
     :param now: aware UTC "now" for the deadline filters (default: the current time).
+    :param matches_hint: how many reports match, once counted (``search.conditions``).
     """
     now = now or utcnow()
     resolved = _resolve(filters, user)
@@ -454,7 +456,7 @@ def query_parts(filters: InboxFilters, user: User, now: datetime | None = None) 
         query = query.where(Report.created_at >= local_midnight(filters.date_from))
     if filters.date_to is not None:
         query = query.where(Report.created_at < local_midnight(filters.date_to + timedelta(days=1)))
-    query = query.where(*search.conditions(search.terms(filters.q)))
+    query = query.where(*search.conditions(search.terms(filters.q), matches_hint=matches_hint))
 
     agencies = {resolved["agency_id"]} if "agency_id" in resolved else set()
     scope = agency_scope(user)
@@ -520,6 +522,8 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     if filters.page > pages:
         filters.notices.append(_l("There is no page %(page)d; the last page is shown.", page=filters.page))
         filters.page = pages
+    if filters.q and total > search.COMMON:
+        parts = query_parts(filters, user, now, matches_hint=total)
     ordering = _ordering(filters)
     offset = (filters.page - 1) * page_size
     if len(parts) == 1:

@@ -112,3 +112,32 @@ def test_answer_typed_while_the_session_expired_is_there_after_logging_in(new_co
     with live_data() as db:
         report = db.session.query(Report).filter_by(tracking_code=code).one()
         assert report.status == ReportStatus.ROUTED  # kept as a draft, not sent
+
+
+def test_internal_note_typed_while_the_session_expired_is_there_after_logging_in(new_context, login, live_data,
+                                                                                 live_users):
+    """The note is kept in the tab (drafts.js), put back after logging in, and forgotten
+    once the server has it."""
+    code = routed_report(live_data, "Cột điện nghiêng (ghi chú, phiên hết hạn)")
+    context = new_context()
+    page = login(context.new_page(), "ioc_operator")
+    page.goto(f"/inbox/reports/{code}")
+    typed = "Đã gọi điện cho tổ trưởng dân phố; chiều nay có người ra xem."
+    page.fill("form.note-form textarea", typed)
+
+    context.clear_cookies()  # the session expires
+    with page.expect_navigation():
+        page.click("form.note-form button")
+    assert urlsplit(page.url).path == "/login"
+    page.fill("input[name=email]", live_users["ioc_operator"].email)
+    page.fill("input[name=password]", factories.PASSWORD)
+    with page.expect_navigation():
+        page.click("form[action$='/login'] button[type=submit]")
+    assert urlsplit(page.url).path == f"/inbox/reports/{code}"
+    expect(page.locator("form.note-form textarea")).to_have_value(typed)
+
+    page.click("form.note-form button")
+    expect(page.locator(".report-panel")).to_contain_text(typed)
+    expect(page.locator("form.note-form textarea")).to_have_value("")
+    page.reload()
+    expect(page.locator("form.note-form textarea")).to_have_value("")

@@ -14,6 +14,19 @@ def test_login_with_mixed_case_email_and_logout(client, auth, users):
     assert client.get("/inbox/").status_code == 302
 
 
+def test_a_page_from_before_logout_cannot_post_for_whoever_logs_in_next(client, auth, users):
+    """Logging out drops the session's CSRF secret: a form opened before cannot be sent
+    on behalf of the next person to log in on that browser."""
+    auth.login(users["ioc_operator"].email)
+    old_token = csrf_token(client, "/inbox/")
+    auth.logout()
+    auth.login(users["agency_staff"].email)
+    response = client.post("/inbox/views", data={"csrf_token": old_token, "name": "x", "query": ""})
+    assert response.status_code == 400
+    assert client.post("/inbox/views", data={"csrf_token": csrf_token(client, "/inbox/"), "name": "mine",
+                                               "query": ""}).status_code == 303
+
+
 @pytest.mark.parametrize(("email", "password"), [
     ("ioc_operator-nobody@test.example.com", factories.PASSWORD),  # unknown user
     ("not-an-email", "x"),  # malformed address

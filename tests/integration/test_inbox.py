@@ -678,3 +678,18 @@ def test_dates_out_of_range_are_ignored_with_a_notice(client, db, login_as, valu
         response = client.get("/inbox/", query_string={name: value})
         assert response.status_code == 200
         assert value in " ".join(notices(response))
+
+
+def test_common_searches_read_in_page_order_and_find_the_same(client, ioc, monkeypatch):
+    """Above search.COMMON matches SQLite checks the FTS5 ids while reading in page order
+    (``+id IN``); the page is the same as the other plan gives."""
+    from hpsmart.services import search
+
+    for i in range(7):
+        factories.report(title=f"Đèn chiếu sáng hỏng số {i}", description="Tối cả đoạn.")
+    factories.report(title="Cây đổ", description="Chắn đường.")
+    expected = listing(client, q="den chieu")
+    assert len(expected) == 7
+    monkeypatch.setattr(search, "COMMON", 3)
+    assert listing(client, q="den chieu") == expected
+    assert listing(client, q="den chieu", order="asc") == list(reversed(expected))

@@ -1,6 +1,7 @@
 // hpsmart: keep what is typed in a form in this browser tab until the server has it.
 //
-// Forms with data-draft-key (the answer form, the lead's approve and send-back forms)
+// Forms with data-draft-key (the answer form, the lead's approve and send-back forms,
+// the internal note)
 // copy their text fields into sessionStorage under "hpsmart:draft:<key>" (the key
 // names the form and the report's tracking code) on every change. When the page is
 // loaded again (after a reload, a validation error, or logging in again after the
@@ -79,6 +80,10 @@
     }
     form.addEventListener("input", remember);
     form.addEventListener("change", remember);
+    // The server has it: forget the copy (an expired session or an error keeps it).
+    form.addEventListener("htmx:afterRequest", function (event) {
+      if (event.detail && event.detail.successful && event.detail.elt === form) store.removeItem(key);
+    });
   }
 
   function scan(root) {
