@@ -143,12 +143,36 @@ def send_notifications_command(once: bool, interval: float, batch: int) -> None:
     finished first, so nothing is left half-done. Several workers may run at once: each
     message is claimed by one. See hpsmart/services/notifications.py.
     """
+    from .services.notifications import send_all_due
+
+    def step(should_stop) -> str | None:
+        summary = send_all_due(batch=batch, should_stop=should_stop)
+        if summary.claimed or summary.skipped:
+            return (f"Notifications: {summary.sent} sent, {summary.retrying} to retry later, "
+                    f"{summary.failed} failed.")
+        return None
+
+    run_worker(step, once=once, interval=interval,
+               started=f"Sending notifications every {interval:g} s; stop with SIGTERM or Ctrl+C.")
+
+
+def run_worker(step, *, once: bool, interval: float, started: str) -> None:
+    """The loop of a worker command (``send-notifications``, ``run-jobs``).
+
+    :param step: ``step(should_stop) -> str | None``: does what is due (checking
+        ``should_stop()`` between items) and returns a line to print, or None when there
+        was nothing to do (silent when idle: cron mails any output).
+    :param once: run ``step`` once and return.
+    :param interval: seconds between runs in loop mode, until SIGTERM or SIGINT (the
+        item being done is finished first).
+    :param started: the line printed when loop mode starts.
+    :raises SQLAlchemyError: from the first run (the database is not set up);
+        later database errors are printed and the next run tries again.
+    """
     import signal
     import threading
 
     from sqlalchemy.exc import SQLAlchemyError
-
-    from .services.notifications import send_all_due
 
     stop = threading.Event()
     previous = {}
@@ -158,22 +182,21 @@ def send_notifications_command(once: bool, interval: float, batch: int) -> None:
 
     def run(first: bool) -> None:
         try:
-            summary = send_all_due(batch=batch, should_stop=stop.is_set)
+            line = step(stop.is_set)
         except SQLAlchemyError as error:
             if first:
                 raise  # not set up: needs_database says so
             db.session.rollback()
             click.echo(f"Database error ({type(error).__name__}); trying again in {interval:g} s.", err=True)
             return
-        if summary.claimed or summary.skipped:  # silent when idle: cron mails any output
-            click.echo(f"Notifications: {summary.sent} sent, {summary.retrying} to retry later, "
-                       f"{summary.failed} failed.")
+        if line:
+            click.echo(line)
 
     try:
         run(first=True)
         if once:
             return
-        click.echo(f"Sending notifications every {interval:g} s; stop with SIGTERM or Ctrl+C.")
+        click.echo(started)
         while not stop.wait(interval):
             run(first=False)
         click.echo("Stopped.")
