@@ -39,7 +39,8 @@ printed), and once more under ``tracemalloc`` for the peak of Python allocations
     page CSS, no letterhead, figures or charts;
   * ``--job-rows 1000,5000``: the background job's peak resident memory for
     that many rows, each in a fresh process (its ``VmHWM``), in parts of 500
-    rows and, for comparison, in one part.
+    and 1,000 rows and, for comparison, in one part (``--jobs-only``: only these
+    and the job's time).
 
 Times are wall-clock seconds on this machine, and ``cpu``: CPU seconds of this
 process (the database server's work not included; less disturbed than wall time
@@ -360,6 +361,8 @@ def main() -> None:
     parser.add_argument("--workdir", default="", help="temporary files (default: a new temp dir)")
     parser.add_argument("--job-rows", default="", help="with --pdf: comma-separated row counts for the "
                                                          "background job's memory, e.g. 1000,5000")
+    parser.add_argument("--jobs-only", action="store_true", help="with --pdf: only the background job's "
+                                                                   "figures (time against the bare table, memory)")
     parser.add_argument("--child-job", default="", help=argparse.SUPPRESS)  # rows,chunk: internal
     args = parser.parse_args()
     if args.child_job:
@@ -407,6 +410,7 @@ def main() -> None:
             print(f"appendix period {APPENDIX[0]} - {APPENDIX[1]}: {rows:,} reports", flush=True)
             pdf_repeat = max(1, min(args.repeat, 3))
             month_pdf = lambda: summary_pdf(*MONTH, now=NOW)  # noqa: E731
+        if args.pdf and not args.jobs_only:
             measure("pdf month, no appendix", month_pdf, pdf_repeat)
             with force_locale("vi"):
                 month_tables = bare_tables_html(render_html("summary.html", **summary_context(*MONTH, now=NOW)))
@@ -425,22 +429,26 @@ def main() -> None:
             print(f"garbage collection during one pdf month: as before {gc_seconds(month_pdf_as_before):.2f} s, "
                   f"now {gc_seconds(month_pdf):.2f} s", flush=True)
 
+        if args.pdf:
             with force_locale("vi"):
                 html = bare_table_html(st.report_lines(*APPENDIX, now=NOW))
             appendix = SummaryOptions(appendix=True)
+        if args.pdf and not args.jobs_only:
             compare(f"pdf {rows:,}-row appendix", lambda: summary_pdf(*APPENDIX, options=appendix, now=NOW,
                                                                      appendix_limit=None),
                     f"bare {rows:,}-row table (WeasyPrint)", lambda: plain_weasyprint(html), pdf_repeat)
-            limits = AppendixLimits.from_config(app.config)
-            compare(f"job {rows:,}-row appendix", lambda: write_summary_pdf(BytesIO(), *APPENDIX, options=appendix,
-                                                                           now=NOW, limits=limits),
-                    f"bare {rows:,}-row table (WeasyPrint)", lambda: plain_weasyprint(html), pdf_repeat)
+        if args.pdf:
+            for chunk in (500, 1000):
+                limits = AppendixLimits(chunk_rows=chunk, max_rows=10**9)
+                compare(f"job {rows:,}-row appendix, parts of {chunk:,}",
+                        lambda: write_summary_pdf(BytesIO(), *APPENDIX, options=appendix, now=NOW, limits=limits),
+                        f"bare {rows:,}-row table (WeasyPrint)", lambda: plain_weasyprint(html), pdf_repeat)
         db.session.remove()
     if args.pdf and args.job_rows:
         import subprocess
 
         for wanted in (int(x) for x in args.job_rows.split(",") if x.strip()):
-            for chunk in (500, wanted):
+            for chunk in sorted({500, 1000, wanted}):
                 subprocess.run([sys.executable, __file__, "--database-url", url, "--workdir", str(workdir),
                                 "--child-job", f"{wanted},{chunk}"], check=True)
     print(f"process peak resident set (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
