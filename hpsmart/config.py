@@ -131,10 +131,12 @@ def load_settings(instance_path: str) -> dict:
         # The PDF report's appendix (the list of the period's reports): up to
         # PDF_APPENDIX_DIRECT_ROWS rows it is made while the browser waits (WeasyPrint lays
         # out about 11 ms per row); longer, by a background job (hpsmart/services/jobs.py),
-        # in parts of PDF_APPENDIX_CHUNK_ROWS rows so that memory stays bounded (about
-        # 75 MB per 500 rows); more than PDF_APPENDIX_MAX_ROWS rows are refused.
+        # in parts of PDF_APPENDIX_CHUNK_ROWS rows so that memory stays bounded (a job's
+        # peak was 380 MB with parts of 1,000 rows, 275 MB with 500, whatever the length;
+        # smaller parts cost more time: bench/RESULTS.md); more than PDF_APPENDIX_MAX_ROWS
+        # rows are refused.
         "PDF_APPENDIX_DIRECT_ROWS": int(os.environ.get("PDF_APPENDIX_DIRECT_ROWS", "300")),
-        "PDF_APPENDIX_CHUNK_ROWS": int(os.environ.get("PDF_APPENDIX_CHUNK_ROWS", "500")),
+        "PDF_APPENDIX_CHUNK_ROWS": int(os.environ.get("PDF_APPENDIX_CHUNK_ROWS", "1000")),
         "PDF_APPENDIX_MAX_ROWS": int(os.environ.get("PDF_APPENDIX_MAX_ROWS", "10000")),
         # Background jobs (hpsmart/services/jobs.py): JOBS_IN_PROCESS starts a thread in the
         # web process when a job is queued (the pilot needs nothing else; production runs

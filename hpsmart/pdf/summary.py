@@ -83,7 +83,7 @@ class AppendixLimits:
     """
 
     direct_rows: int = 300
-    chunk_rows: int = 500
+    chunk_rows: int = 1000
     max_rows: int = APPENDIX_MAX_ROWS
 
     @classmethod
@@ -377,16 +377,17 @@ def write_summary_pdf(target: BinaryIO, start: date, end: date, filters: st.Stat
 
     The body and the first ``limits.chunk_rows`` rows of the appendix are laid out as
     one WeasyPrint document, each further ``chunk_rows`` rows (plus those carried over)
-    as another
-    (``templates/pdf/appendix_part.html``: the same table, its header row, page
-    numbers carried on); the parts are written one by one and joined with pypdf.
+    as another (``templates/pdf/appendix_part.html``: the same table, its header row,
+    page numbers carried on); the parts are written one by one and joined with pypdf.
     So that no part ends on a half-empty page, the rows that begin on a part's last
-    page are laid out again at the top of the next part (about one page in
-    ``chunk_rows / 30``). Only one part's layout and one day's rows are in memory at a
-    time (a full garbage collection after each part frees the last one); the written
-    parts (about 0.4 KB per row) are kept until they are joined. Peak memory therefore
-    depends on ``chunk_rows`` and the body, not on the length of the list
-    (bench/RESULTS.md: the same peak for 1,000 and 5,000 rows).
+    page are laid out again at the top of the next part (one page, about 15 rows, per
+    part). Only one part's layout and one day's rows are in memory at a time (a full
+    garbage collection after each part frees the last one); the written parts (about
+    0.4 KB per row) are kept until they are joined. Peak memory therefore depends on
+    ``chunk_rows`` and the body, not on the length of the list (bench/RESULTS.md: the
+    same peak for 1,000 and 5,000 rows). Each further part costs a garbage collection,
+    a second layout of one page and its share of the joining: parts of 500 rows took
+    1.37× WeasyPrint's time for a bare table, one part 1.0×.
     Without ``options.appendix`` this is ``summary_pdf`` written to ``target``.
 
     :param target: a binary file open for writing (the PDF goes there).

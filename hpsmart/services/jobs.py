@@ -20,7 +20,7 @@ never both run it, on SQLite and PostgreSQL alike — the pattern of the e-mail 
 (:mod:`hpsmart.services.notifications`). While it works it writes its progress,
 each time extending the lease, in its own short commits (the document is made in
 parts, :func:`hpsmart.pdf.summary.write_summary_pdf`, so a sign of life comes every
-part, 10–20 s apart, well inside the 120 s lease); every such write is conditional on the lease it holds, so a worker
+part, 15–30 s apart, inside the 120 s lease; a lease must outlast the layout of one part); every such write is conditional on the lease it holds, so a worker
 that lost its job (it stalled past its lease and another took over) notices and
 stops without writing anything. A worker that died leaves its job ``running`` with
 a lease that runs out: the next worker picks it up again, up to ``JOB_MAX_ATTEMPTS``
@@ -43,7 +43,8 @@ worker run purges; the job then shows as deleted).
 **Progress** is counted, never estimated: the stage (figures, collecting rows,
 laying out, writing), the appendix rows laid out so far of the total, the pages
 made. WeasyPrint reports nothing while it lays out one part (``PDF_APPENDIX_CHUNK_ROWS``
-rows: 8–12 s of CPU for 500 on a busy 2-core machine), so the bar moves once per part.
+rows, 1,000 by default: 15–25 s of CPU on a busy 2-core machine), so the bar moves once
+per part.
 
 Log lines carry job ids, kinds, row counts and exception type names only.
 """
