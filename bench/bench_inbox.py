@@ -265,7 +265,7 @@ def generate(n_reports: int, ref: dict, now: datetime, seed: int = 15):
             "deadline": deadline, "agency_id": agency_id, "assisted_by_id": None,
             "duplicate_of_id": duplicate_of, "submission_key": None, "created_at": created,
             "updated_at": updated, "accepted_at": accepted, "answered_at": answered, "published_at": published,
-            "notable": False,
+            "notable": False, "satisfied": None,
             "search_text": search_document(code, title, description, address, unit["name"]),
             "version": 1,
         }
@@ -334,17 +334,24 @@ def bulk_load(app, n_reports: int, now: datetime) -> dict:
                 batch = 0
                 copy_sql = f"COPY report ({', '.join(columns)}) FROM STDIN"
                 copy = None
-                for row in generate(n_reports, ref, now):
-                    if copy is None:
-                        copy_cm = cur.copy(copy_sql)
-                        copy = copy_cm.__enter__()
-                    copy.write_row([row[c] for c in columns])
-                    batch += 1
-                    _remember(row, sample, rng, co_rows, ref)
-                    if batch == PG_BATCH:
-                        copy_cm.__exit__(None, None, None)
-                        raw.commit()
-                        copy, batch = None, 0
+                try:
+                    for row in generate(n_reports, ref, now):
+                        if copy is None:
+                            copy_cm = cur.copy(copy_sql)
+                            copy = copy_cm.__enter__()
+                        copy.write_row([row[c] for c in columns])
+                        batch += 1
+                        _remember(row, sample, rng, co_rows, ref)
+                        if batch == PG_BATCH:
+                            copy, batch = None, 0
+                            copy_cm.__exit__(None, None, None)
+                            raw.commit()
+                except BaseException as error:
+                    # Leave the COPY (it holds the connection's lock) before closing, or
+                    # close() waits on that lock for ever and the error is never seen.
+                    if copy is not None:
+                        copy_cm.__exit__(type(error), error, error.__traceback__)
+                    raise
                 if copy is not None:
                     copy_cm.__exit__(None, None, None)
                 raw.commit()

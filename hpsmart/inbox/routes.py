@@ -49,10 +49,11 @@ def _render(filters: service.InboxFilters, *, status: int = 200, view_form: Save
     page = service.search_reports(filters, user)
     # The filter form and the saved views are outside the list: an htmx request (most
     # list requests) skips them.
-    options = None if fragment else service.filter_options(user, str(get_locale() or "vi"))
+    agencies = service.current_agency_choices()
+    options = None if fragment else service.filter_options(user, str(get_locale() or "vi"), agencies)
     views = [] if fragment else service.saved_views(user)
     if form is None:
-        form = _bulk_form(user)
+        form = _bulk_form(user, agencies)
     form.query.data = filters.query_string(filters.page)
     if view_form is None:
         view_form = SavedViewForm(formdata=None)
@@ -103,8 +104,11 @@ def _deadline_texts():
     return text
 
 
-def _bulk_form(user, **kwargs):
-    return bulk_form(service.bulk_actions_for(user), service.current_agency_choices(),
+def _bulk_form(user, agencies: list[tuple[str, str]] | None = None, **kwargs):
+    """The bulk actions' form for ``user``; ``agencies``: ``current_agency_choices()`` if
+    the caller has read it already."""
+    return bulk_form(service.bulk_actions_for(user),
+                     agencies if agencies is not None else service.current_agency_choices(),
                      [(code, str(text)) for code, text in REJECT_REASONS.items()], **kwargs)
 
 

@@ -278,7 +278,7 @@ def summary_context(start: date, end: date, filters: st.StatFilters | None = Non
     locale = DOCUMENT_LOCALE
     current = st.compute(start, end, filters, now=now, locale=locale)
     previous_start, previous_end = st.previous_period(start, end)
-    previous = st.compute(previous_start, previous_end, filters, now=now, locale=locale)
+    previous = st.compute(previous_start, previous_end, filters, now=now, locale=locale, totals_only=True)
     appendix = None
     if options.appendix:
         rows = st.count_received(start, end, filters)

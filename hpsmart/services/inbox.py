@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -41,7 +42,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -415,7 +416,7 @@ def _resolve(filters: InboxFilters, user: User) -> dict:
 
 
 def query_parts(filters: InboxFilters, user: User, now: datetime | None = None, *,
-                matches_hint: int | None = None) -> list[Select]:
+                search_form: str | None = "index") -> list[Select]:
     """The reports ``user`` may see that match ``filters``, as one or two ``select(Report)``
     (unsorted) whose results never overlap and together are the answer.
 
@@ -428,7 +429,9 @@ def query_parts(filters: InboxFilters, user: User, now: datetime | None = None, 
     :param filters: parsed filters; unknown codes are dropped from it with a notice.
     :param user: the person looking (``visibility`` decides what they may see).
     :param now: aware UTC "now" for the deadline filters (default: the current time).
-    :param matches_hint: how many reports match, once counted (``search.conditions``).
+    :param search_form: how the search box's terms are matched: ``"index"`` (through the
+        search index), ``"scan"`` (checked on each row read: ``search.conditions``), or
+        None to leave the search out.
     """
     now = now or utcnow()
     resolved = _resolve(filters, user)
@@ -456,7 +459,8 @@ def query_parts(filters: InboxFilters, user: User, now: datetime | None = None, 
         query = query.where(Report.created_at >= local_midnight(filters.date_from))
     if filters.date_to is not None:
         query = query.where(Report.created_at < local_midnight(filters.date_to + timedelta(days=1)))
-    query = query.where(*search.conditions(search.terms(filters.q), matches_hint=matches_hint))
+    if search_form is not None:
+        query = query.where(*search.conditions(search.terms(filters.q), scan=search_form == "scan"))
 
     agencies = {resolved["agency_id"]} if "agency_id" in resolved else set()
     scope = agency_scope(user)
@@ -490,14 +494,49 @@ def _ordering(filters: InboxFilters) -> list:
     return [column.desc(), Report.id.desc()]
 
 
+#: What a list row shows, and nothing more (the ORM builds 50 rows on every request; no
+#: reporter's data is read for the list). Another attribute read from a row is loaded
+#: on access, one query per row: tests/integration/test_inbox.py counts them.
+LIST_COLUMNS = (
+    load_only(Report.id, Report.version, Report.tracking_code, Report.title, Report.status, Report.urgency,
+              Report.created_at, Report.deadline, Report.category_id, Report.admin_unit_id, Report.agency_id),
+    joinedload(Report.category).load_only(Category.name_vi, Category.name_en),
+    joinedload(Report.admin_unit).load_only(AdministrativeUnit.name),
+    joinedload(Report.agency).load_only(Agency.name),
+)
+
+
+def _sort_value(filters: InboxFilters):
+    """The column the list is sorted by (before the id)."""
+    return {"deadline": Report.deadline, "updated": Report.updated_at}.get(filters.sort, Report.created_at)
+
+
+def _in_list_order(rows: list, filters: InboxFilters) -> list[int]:
+    """Ids of ``rows`` (``(id, sort value)``) in the order of ``_ordering(filters)``: the
+    value then the id, both ascending or both descending; a missing value (only a
+    deadline can be missing) last either way."""
+    descending = filters.order == "desc"
+    present = sorted((r for r in rows if r[1] is not None), key=lambda r: (r[1], r[0]), reverse=descending)
+    missing = sorted((r for r in rows if r[1] is None), key=lambda r: r[0], reverse=descending)
+    return [r[0] for r in present + missing]
+
+
 def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = None,
                    page_size: int = PAGE_SIZE) -> Page:
     """One page of the reports ``user`` may see that match ``filters``.
 
-    A count up to ``COUNT_LIMIT + 1`` per part of ``query_parts``, then one query for
-    the rows with category, ward and agency joined in (rendering the rows issues no
-    further queries; with two parts, each contributes its first ``offset + page_size``
-    ids in the page's order), and at most three small look-ups for codes in the filters.
+    A count up to ``COUNT_LIMIT + 1`` over the parts of ``query_parts``, then the page's
+    ids in the list's order (with two parts, each contributes its first ``offset +
+    page_size`` ids), then those reports with category, ward and agency joined in
+    (rendering the rows issues no further queries; joining after the page is chosen
+    keeps a misjudged row count from turning into a join over every match), and at
+    most three small look-ups for codes in the filters.
+
+    With a search (``hpsmart.services.search``): a probe of the newest reports, then
+    the matches' ids and sort values up to ``search.COUNT_LIMIT + 1`` instead of a
+    count; when they are all there, the page is cut from them (the search index is
+    read once); beyond the limit, or when the matches are dense, the page is read in
+    the list's order, checking rows.
 
     :param filters: from ``InboxFilters.from_args``; unknown codes and a page past
         the end are corrected in place, each with a notice in ``filters.notices``.
@@ -507,38 +546,61 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     :returns: a ``Page``.
     """
     now = now or utcnow()
-    parts = query_parts(filters, user, now)
-    # Count at most COUNT_LIMIT + 1 rows: an exact count of a million rows costs a full
+    found = search.terms(filters.q)
+    unsearched = query_parts(filters, user, now, search_form=None)
+    probe = search.probe(unsearched, found)
+
+    def searched(scan: bool) -> list[Select]:
+        return [part.where(*search.conditions(probe.terms, scan=scan)) for part in unsearched]
+
+    parts = searched(scan=probe.dense)
+    # Count at most limit + 1 rows: an exact count of a million rows costs a full
     # index scan on every request, and "more than 10,000" says as much to a person.
+    limit = search.COUNT_LIMIT if found else COUNT_LIMIT
     total = 0
-    for part in parts:
-        counted = part.with_only_columns(Report.id).limit(COUNT_LIMIT + 1 - total).subquery()
-        total += db.session.scalar(select(func.count()).select_from(counted)) or 0
-        if total > COUNT_LIMIT:
-            break
-    capped = total > COUNT_LIMIT
-    total = min(total, COUNT_LIMIT)
+    matches: list = []  # with a search: (id, sort value) of every match, up to the limit
+    with search.reading_rows() if probe.dense else nullcontext():
+        for part in parts:
+            if found:
+                rows = db.session.execute(part.with_only_columns(Report.id, _sort_value(filters))
+                                          .limit(limit + 1 - total)).all()
+                matches += rows
+                total += len(rows)
+            else:
+                counted = part.with_only_columns(Report.id).limit(limit + 1 - total).subquery()
+                total += db.session.scalar(select(func.count()).select_from(counted)) or 0
+            if total > limit:
+                break
+    capped = total > limit
+    total = min(total, limit)
     pages = max(math.ceil(total / page_size), 1)
     if filters.page > pages:
         filters.notices.append(_l("There is no page %(page)d; the last page is shown.", page=filters.page))
         filters.page = pages
-    if filters.q and total > search.COMMON:
-        parts = query_parts(filters, user, now, matches_hint=total)
-    ordering = _ordering(filters)
     offset = (filters.page - 1) * page_size
-    if len(parts) == 1:
-        page_query = parts[0]
+    if found and not capped:
+        # Every match is in hand (the parts of query_parts never share a report).
+        ids = _in_list_order(matches, filters)[offset:offset + page_size]
     else:
-        # The page is among the first offset + page_size rows of each part, in the same order.
-        tops = [p.with_only_columns(Report.id).order_by(*ordering).limit(offset + page_size).subquery()
-                for p in parts]
-        ids = union_all(*(select(top.c.id) for top in tops)).subquery()
-        page_query = select(Report).where(Report.id.in_(select(ids.c.id)))
-    items = list(db.session.scalars(
-        page_query.options(joinedload(Report.category), joinedload(Report.admin_unit), joinedload(Report.agency))
-        .order_by(*ordering)
-        .limit(page_size).offset(offset)
-    ).unique())
+        in_order = bool(found)  # dense, or more matches than the limit
+        if in_order and not probe.dense:
+            parts = searched(scan=True)
+        ordering = _ordering(filters)
+        if len(parts) == 1:
+            page_query = parts[0]
+        else:
+            # The page is among the first offset + page_size rows of each part, in the same order.
+            tops = [p.with_only_columns(Report.id).order_by(*ordering).limit(offset + page_size).subquery()
+                    for p in parts]
+            union = union_all(*(select(top.c.id) for top in tops)).subquery()
+            page_query = select(Report).where(Report.id.in_(select(union.c.id)))
+        with search.reading_rows(in_order=True) if in_order else nullcontext():
+            ids = list(db.session.scalars(page_query.with_only_columns(Report.id).order_by(*ordering)
+                                          .limit(page_size).offset(offset)))
+    position = {report_id: i for i, report_id in enumerate(ids)}
+    items = sorted(db.session.scalars(
+        select(Report).where(Report.id.in_(ids)).options(*LIST_COLUMNS)
+    ).unique(), key=lambda r: position[r.id]) if ids else []
     flags = {r.id: deadline_flag(r, now) for r in items}
     return Page(items=items, total=total, page=filters.page, pages=pages, flags=flags, page_size=page_size,
                 capped=capped)
@@ -575,11 +637,14 @@ def current_agency_choices() -> list[tuple[str, str]]:
     return [(str(a.id), a.name) for a in sorted(agencies, key=lambda a: _sort_key(a.name))]
 
 
-def filter_options(user: User, locale: str) -> FilterOptions:
+def filter_options(user: User, locale: str, agencies: list[tuple[str, str]] | None = None) -> FilterOptions:
     """The filter form's choices for ``user`` (labels in ``locale``, 'vi' or 'en').
 
     Agencies and wards/communes are the current ones, in Vietnamese alphabetical
     order; "My agency" and "Assigned to my agency" only for users with an agency.
+
+    :param agencies: ``current_agency_choices()`` when the caller has it already (the
+        list page needs it twice); read here otherwise.
     """
     categories = db.session.scalars(
         select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.id)).all()
@@ -589,7 +654,7 @@ def filter_options(user: User, locale: str) -> FilterOptions:
         AdministrativeUnit.valid_to.is_(None),
         AdministrativeUnit.level.in_([UnitLevel.WARD, UnitLevel.COMMUNE, UnitLevel.SPECIAL_ZONE]))).all(),
         key=lambda u: _sort_key(u.name))
-    agency_choices = current_agency_choices()
+    agency_choices = list(agencies) if agencies is not None else current_agency_choices()
     assigned = [("unassigned", str(ASSIGNED_TITLES["unassigned"]))]
     if user.agency_id is not None:
         agency_choices.insert(0, (MINE, str(_l("My agency"))))

@@ -16,19 +16,41 @@ The rule (the same on SQLite and PostgreSQL):
 How each database answers it:
 
 * PostgreSQL: ``search_text LIKE '% lach tray%'`` per term, answered by the pg_trgm
-  GIN index ``ix_report_search_text_trgm`` (migration 0003). Searches for common
-  words are slow at a million reports (bench/RESULTS.md): the index finds every match
-  and they are sorted for the page.
+  GIN index ``ix_report_search_text_trgm`` (migration 0003).
 * SQLite: the FTS5 table ``report_fts`` (migration 0007; external content on
   ``report.search_text``, kept in step by triggers), tokenised as above, queried with
   the phrase-prefix ``"lach tray"*``; the same matches as the ``LIKE`` form, found
   through an index instead of reading every row. A SQLite built without FTS5 (the
   migration then leaves the table out) falls back to the ``LIKE`` form.
+
+Common words. An index finds *every* match before the first can be shown: for a word
+in 8 % of a million reports ("ngập nước") the trigram index alone takes 80–150 ms, and
+more to fetch and sort them (bench/bench_inbox.py). When matches are that dense,
+reading the reports in the list's own order and checking each one finds a page of 50
+after a few hundred rows. So the inbox (``hpsmart.services.inbox.search_reports``):
+
+1. probes (:func:`probe`): of the newest ``PROBE_ROWS`` reports that the other
+   filters keep, do at least ``DENSE_HITS`` match? Then the search is *dense*;
+2. counts the matches up to ``COUNT_LIMIT`` + 1 ("more than 500 reports": a person
+   narrows a search rather than reading 10 pages): a dense search by reading rows
+   (the ``scan`` form of :func:`conditions` with :func:`reading_rows`: it stops at the
+   limit), another through the index;
+3. reads the page in the list's order, checking rows (:func:`reading_rows` with
+   ``in_order=True``), when the search is dense or its count reached the limit; through
+   the index otherwise (at most ``COUNT_LIMIT`` matches to sort).
+
+Every path applies the same rule, so it finds the same reports; only the work differs.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, column, select, table, text
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, column, func, select, table, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
 from ..models import Report
@@ -108,31 +130,146 @@ def fts_expression(found: list[str]) -> str:
     return " AND ".join(f'"{t}"*' for t in found)
 
 
-# A search matching more reports than this reads the list in page order on SQLite
-# (see ``conditions``).
-COMMON = 2_000
+#: Searches count their matches up to this many; beyond, the list says "more than 500
+#: reports" and offers its first 10 pages, and the person narrows the search (lists
+#: without a search count further: ``inbox.COUNT_LIMIT``). Counting costs a read of
+#: ``COUNT_LIMIT`` ÷ density rows for a dense search: at 1 % density, 50,000 rows, about
+#: 40 ms at a million reports (bench/bench_inbox.py); counting all 75,000 matches of
+#: "ngập nước" would cost more than the rest of the page.
+COUNT_LIMIT = 500
+#: The probe (:func:`probe`): this many of the newest reports the other filters keep ...
+PROBE_ROWS = 2_000
+#: ... of which at least this many match (1 %): reading in page order then finds a page
+#: of 50 within about 5,000 rows, and ``COUNT_LIMIT`` matches within 50,000 (about 40 ms
+#: at a million reports, less than the trigram index takes for such words).
+DENSE_HITS = 20
 
 
-def conditions(found: list[str], *, matches_hint: int | None = None) -> list[ColumnElement[bool]]:
+def conditions(found: list[str], *, scan: bool = False) -> list[ColumnElement[bool]]:
     """WHERE conditions on ``Report`` that are true when every term matches (the rule in
     the module docstring); ``[]`` for no terms.
 
     :param found: from :func:`terms`.
-    :param matches_hint: how many reports the search matches, when the caller has counted
-        them. On SQLite, above ``COMMON`` the ids from FTS5 are only checked while the
-        reports are read in the page's order (``+id IN``: the first 50 come quickly)
-        rather than each looked up and all sorted (1.6 s for "duong" at 200,000 reports;
-        bench/bench_inbox.py). The rows found are the same either way.
+    :param scan: the form to check rows one by one while reading them in some order
+        (``text_position(search_text, ' term') > 0``, which no index answers: see the
+        module docstring); otherwise
+        the form a search index answers (FTS5 on SQLite, the trigram index on
+        PostgreSQL). Both forms find the same reports.
     """
     if not found:
         return []
+    if scan:
+        return [text_position(Report.search_text, " " + t) > 0 for t in found]
     if _fts_available():
-        matches = select(_fts.c.rowid).where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(
-            fts_query=fts_expression(found)))
-        if matches_hint is not None and matches_hint > COMMON:
-            return [(Report.id + 0).in_(matches)]
-        return [Report.id.in_(matches)]
-    return [Report.search_text.like(_like_pattern(t)) for t in found]
+        return [Report.id.in_(select(_fts.c.rowid).where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(
+            fts_query=fts_expression(found))))]
+    return [term_matches(t) for t in found]
+
+
+class text_position(FunctionElement):
+    """``text_position(haystack, needle)``: the 1-based position of ``needle`` in
+    ``haystack``, 0 when absent (PostgreSQL ``strpos``, SQLite ``instr``). ``> 0`` is the
+    same test as ``LIKE '%needle%'`` for needles without wildcards, about 2.5 times
+    faster per row on PostgreSQL (a plain substring search; bench/bench_inbox.py), and
+    no index answers it, which :func:`reading_rows` relies on."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "text_position"
+
+
+@compiles(text_position, "postgresql")
+def _text_position_pg(element, compiler, **kw):
+    return "strpos(%s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(text_position, "sqlite")
+def _text_position_sqlite(element, compiler, **kw):
+    return "instr(%s)" % compiler.process(element.clauses, **kw)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What :func:`probe` found: ``dense`` (see there) and the ``terms`` ordered from the
+    fewest matches among the rows probed to the most, so that a row that fails is
+    rejected by its first check (``duong nguyen dinh chieu`` checks "chieu" first)."""
+
+    dense: bool
+    terms: list[str]
+
+
+def probe(queries: list[Select], found: list[str]) -> Probe:
+    """Whether a search's matches are dense among the reports ``queries`` select: at least
+    ``DENSE_HITS`` matches among the newest ``PROBE_ROWS`` of them (summed over the
+    queries; one indexed read of at most ``PROBE_ROWS`` rows each, 2–5 ms).
+
+    :param queries: ``select(Report)`` statements with every filter but the search
+        (``inbox.query_parts``).
+    :param found: the search's terms (:func:`terms`); none: not dense.
+    :returns: a :class:`Probe`.
+    """
+    if not found:
+        return Probe(False, [])
+    hits = 0
+    per_term = [0] * len(found)
+    for query in queries:
+        newest = (query.with_only_columns(Report.search_text).order_by(Report.created_at.desc())
+                  .limit(PROBE_ROWS).subquery())
+        checks = [text_position(newest.c.search_text, " " + t) > 0 for t in found]
+        row = db.session.execute(select(
+            func.coalesce(func.sum(case((and_(*checks), 1), else_=0)), 0),
+            *(func.coalesce(func.sum(case((check, 1), else_=0)), 0) for check in checks)).select_from(newest)).one()
+        hits += int(row[0])
+        per_term = [a + int(b) for a, b in zip(per_term, row[1:])]
+    order = sorted(range(len(found)), key=lambda i: (per_term[i], i))
+    return Probe(hits >= DENSE_HITS, [found[i] for i in order])
+
+
+# PostgreSQL planner settings while rows are read and checked (``reading_rows``).
+_SCAN_SETTINGS = {"enable_bitmapscan": "off", "jit": "off", "max_parallel_workers_per_gather": "0"}
+_IN_ORDER_SETTINGS = {**_SCAN_SETTINGS, "enable_seqscan": "off"}
+
+
+@contextmanager
+def reading_rows(*, in_order: bool = False) -> Iterator[None]:
+    """Statements run inside read reports and check the search on each (the ``scan`` form
+    of :func:`conditions`) instead of asking the trigram index for every match.
+
+    On PostgreSQL, for the statements inside and within the current transaction only
+    (``set_config(..., is_local => true)``, the previous values put back on the way
+    out): no bitmap scans (the only way the GIN index is read), and with ``in_order``
+    no sequential scans either, so that the page is read through the index of its
+    sort (e.g. ``ix_report_created_at``) and reading stops after the page; no JIT
+    compilation and no parallel workers, which cost more than such a read (at a
+    million reports JIT added 350 ms, two workers 50–100 ms, EXPLAIN ANALYZE). The
+    planner cannot tell a dense search from a rare one by itself: the row estimates of
+    a word search are rough (a word missing from the statistics' sample is taken for
+    rare).
+    Nothing on SQLite: its planner already reads in the ``ORDER BY`` index when no
+    index serves the ``WHERE``.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    settings = _IN_ORDER_SETTINGS if in_order else _SCAN_SETTINGS
+    names = list(settings)
+    previous = db.session.execute(text("SELECT " + ", ".join(f"current_setting(:n{i})" for i in range(len(names)))),
+                                  {f"n{i}": name for i, name in enumerate(names)}).one()
+    _set_local(dict(zip(names, [settings[n] for n in names])))
+    try:
+        yield
+    finally:
+        _set_local(dict(zip(names, previous)))
+
+
+def _set_local(values: dict[str, str]) -> None:
+    """``set_config(name, value, is_local => true)`` for each pair, in one statement."""
+    params = {}
+    calls = []
+    for i, (name, value) in enumerate(values.items()):
+        params[f"n{i}"], params[f"v{i}"] = name, value
+        calls.append(f"set_config(:n{i}, :v{i}, true)")
+    db.session.execute(text("SELECT " + ", ".join(calls)), params)
 
 
 def term_matches(term: str) -> ColumnElement[bool]:

@@ -86,7 +86,8 @@ def export_xlsx():
         return refused
     locale = _locale()
     current = st.compute(query.start, query.end, query.filters, locale=locale)
-    previous = st.compute(*st.previous_period(query.start, query.end), query.filters, locale=locale)
+    previous = st.compute(*st.previous_period(query.start, query.end), query.filters, locale=locale,
+                              totals_only=True)
     overdue = _overdue(query)
     about = ex.about_lines(current, previous, filter_description(query.filters, locale),
                            overdue_shown=len(overdue), overdue_total=current.totals.overdue)
@@ -108,7 +109,8 @@ def export_csv(table: str):
     else:
         current = st.compute(query.start, query.end, query.filters, locale=locale)
         if table == "figures":
-            previous = st.compute(*st.previous_period(query.start, query.end), query.filters, locale=locale)
+            previous = st.compute(*st.previous_period(query.start, query.end), query.filters, locale=locale,
+                              totals_only=True)
             result = ex.figures_table(current, previous)
         else:
             rows = {"agencies": current.by_agency, "units": current.by_unit, "categories": current.by_category,

@@ -186,7 +186,7 @@ def _dashboard(form: PeriodForm, pdf_form: PdfOptionsForm, scope: tuple[int, str
         query = _parse(used)
     stats = st.compute(query.start, query.end, query.filters, locale=_locale())
     previous_start, previous_end = st.previous_period(query.start, query.end)
-    previous = st.compute(previous_start, previous_end, query.filters, locale=_locale())
+    previous = st.compute(previous_start, previous_end, query.filters, locale=_locale(), totals_only=True)
     overdue = st.overdue_reports(query.start, query.end, query.filters, limit=OVERDUE_ROWS, locale=_locale())
     chart_set = charts(stats, prefix="d")
     units = stats.by_unit[:15]

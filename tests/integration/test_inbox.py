@@ -237,9 +237,9 @@ def test_pages_of_fifty_with_the_total(client, ioc):
 
 
 def test_total_is_counted_up_to_the_limit(client, ioc, monkeypatch):
-    from hpsmart.services import inbox as service
+    from hpsmart.services import search
 
-    monkeypatch.setattr(service, "COUNT_LIMIT", 60)
+    monkeypatch.setattr(search, "COUNT_LIMIT", 60)  # searches; lists count to inbox.COUNT_LIMIT
     made = [factories.report(title=f"capcase {i}") for i in range(61)]
     first = client.get("/inbox/?q=capcase")
     # "More than 60 reports" (translated): the count line starts with words, not the number.
@@ -278,8 +278,11 @@ def test_bad_value_notice_is_shown_and_dropped_from_links(client, ioc):
     assert "status=bogus" not in response.text and "category=nope" not in response.text  # pager links
 
 
-def test_rows_are_loaded_without_a_query_per_row(app, client, ioc):
+def test_rows_are_loaded_without_a_query_per_row(app, client, ioc, monkeypatch):
     from hpsmart.extensions import db
+    from hpsmart.services import search
+
+    monkeypatch.setattr(search, "DENSE_HITS", 10_000)  # both searches read the same way
 
     def queries_for(url):
         statements = []
@@ -680,16 +683,62 @@ def test_dates_out_of_range_are_ignored_with_a_notice(client, db, login_as, valu
         assert value in " ".join(notices(response))
 
 
-def test_common_searches_read_in_page_order_and_find_the_same(client, ioc, monkeypatch):
-    """Above search.COMMON matches SQLite checks the FTS5 ids while reading in page order
-    (``+id IN``); the page is the same as the other plan gives."""
+def test_every_way_of_reading_a_search_gives_the_same_pages(client, ioc, monkeypatch):
+    """A search is read through its index, or (dense, or its count at the limit) by
+    checking rows in page order; each way gives the same reports in the same order."""
     from hpsmart.services import search
 
     for i in range(7):
-        factories.report(title=f"Đèn chiếu sáng hỏng số {i}", description="Tối cả đoạn.")
+        factories.report(title=f"Đèn chiếu sáng hỏng, cột số {i}", description="Tối cả đoạn.")
     factories.report(title="Cây đổ", description="Chắn đường.")
-    expected = listing(client, q="den chieu")
-    assert len(expected) == 7
-    monkeypatch.setattr(search, "COMMON", 3)
-    assert listing(client, q="den chieu") == expected
-    assert listing(client, q="den chieu", order="asc") == list(reversed(expected))
+    odd = factories.report(title="Đèn", description="Chiếu rọi vào nhà, sáng cả đêm.")  # no "cột"
+    queries = [{"q": "den chieu"}, {"q": "den chieu", "order": "asc"}, {"q": "ĐÈN chiếu cot"},
+               {"q": "den chieu", "sort": "deadline"}]
+    monkeypatch.setattr(search, "DENSE_HITS", 10_000)  # never dense: through the index
+    expected = [listing(client, **params) for params in queries]
+    assert len(expected[0]) == 8 and expected[1] == list(reversed(expected[0]))
+    assert odd.tracking_code not in expected[2] and len(expected[2]) == 7
+    ways = {"dense": {"DENSE_HITS": 1}, "capped": {"COUNT_LIMIT": 3},
+            "dense and capped": {"DENSE_HITS": 1, "COUNT_LIMIT": 3}}
+    for way, settings in ways.items():
+        with monkeypatch.context() as m:
+            for name, value in settings.items():
+                m.setattr(search, name, value)
+            # with COUNT_LIMIT 3: "more than 3", one page of 50 holding the same reports
+            assert [listing(client, **params) for params in queries] == expected, way
+
+
+def test_reading_rows_sets_the_planner_for_its_statements_only(db):
+    from sqlalchemy import text
+
+    from hpsmart.services import search
+
+    def settings():
+        return [db.session.scalar(text(f"SELECT current_setting('{name}')"))
+                for name in ("enable_bitmapscan", "enable_seqscan")]
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        with search.reading_rows(in_order=True):  # nothing to set on SQLite
+            assert db.session.scalar(text("SELECT 1")) == 1
+        return
+    with search.reading_rows():
+        assert settings() == ["off", "on"]
+    with search.reading_rows(in_order=True):
+        assert settings() == ["off", "off"]
+    assert settings() == ["on", "on"]
+
+
+def test_a_dense_search_is_found_by_its_probe(db):
+    from hpsmart.services import search
+    from hpsmart.services.inbox import InboxFilters, query_parts
+
+    ioc = factories.user("ioc_operator")
+    for i in range(search.DENSE_HITS):
+        factories.report(title=f"Ngập nước số {i}")
+    factories.report(title="Karaoke ồn ào")
+    (unsearched,) = query_parts(InboxFilters.from_args({}), ioc, search_form=None)
+    assert search.probe([unsearched], search.terms("ngap nuoc")).dense
+    assert not search.probe([unsearched], search.terms("karaoke")).dense
+    assert search.probe([unsearched], []) == search.Probe(False, [])
+    # the terms come rarest first: "karaoke" matches 1 report of the newest, "ngap" 20
+    assert search.probe([unsearched], search.terms("ngap karaoke")).terms == ["karaoke", "ngap"]

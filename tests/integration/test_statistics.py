@@ -383,6 +383,19 @@ def test_titles_in_lists_are_redacted_of_the_reporter(db):
     assert report.title.startswith("Nhà bà Lê")
 
 
+def test_totals_only_gives_the_same_totals_from_one_scan(verdicts):
+    full = st.compute(*NOVEMBER, now=NOW)
+    totals = st.compute(*NOVEMBER, now=NOW, totals_only=True)
+    assert totals.totals == full.totals and totals.totals.received == 13
+    assert totals.totals.satisfied + totals.totals.not_satisfied > 0
+    assert totals.by_status == full.by_status
+    assert (totals.timed_answers, totals.median_days, totals.p90_days) == (
+        full.timed_answers, full.median_days, full.p90_days)
+    assert totals.by_agency == totals.by_week == totals.by_unit == []
+    empty = st.compute(date(2020, 1, 1), date(2020, 1, 31), now=NOW, totals_only=True)
+    assert empty.totals == st.Counts() and empty.median_days is None
+
+
 def test_nothing_in_the_period(db):
     stats = st.compute(*NOVEMBER, now=NOW)
     assert stats.totals == st.Counts()
