@@ -494,6 +494,10 @@ def _ordering(filters: InboxFilters) -> list:
     return [column.desc(), Report.id.desc()]
 
 
+#: The co-handled-only part of an agency's list (``query_parts``) is read as rows, not
+#: counted, when it holds at most this many reports: its page then comes from them.
+IN_HAND_ROWS = 2_000
+
 #: What a list row shows, and nothing more (the ORM builds 50 rows on every request; no
 #: reporter's data is read for the list). Another attribute read from a row is loaded
 #: on access, one query per row: tests/integration/test_inbox.py counts them.
@@ -527,7 +531,9 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
 
     A count up to ``COUNT_LIMIT + 1`` over the parts of ``query_parts``, then the page's
     ids in the list's order (with two parts, each contributes its first ``offset +
-    page_size`` ids), then those reports with category, ward and agency joined in
+    page_size`` ids; a co-handled-only part of at most ``IN_HAND_ROWS`` is read whole
+    instead of counted and merged in Python with the first ids of the other), then
+    those reports with category, ward and agency joined in
     (rendering the rows issues no further queries; joining after the page is chosen
     keeps a misjudged row count from turning into a join over every match), and at
     most three small look-ups for codes in the filters.
@@ -557,18 +563,26 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     # Count at most limit + 1 rows: an exact count of a million rows costs a full
     # index scan on every request, and "more than 10,000" says as much to a person.
     limit = search.COUNT_LIMIT if found else COUNT_LIMIT
+    sort_value = _sort_value(filters)
     total = 0
-    matches: list = []  # with a search: (id, sort value) of every match, up to the limit
+    # (id, sort value) rows read instead of counted, per part: every match of a search,
+    # and the co-handled-only part when small (it then needs no query of its own for
+    # the page).
+    in_hand: dict[int, list] = {}
     with search.reading_rows() if probe.dense else nullcontext():
-        for part in parts:
-            if found:
-                rows = db.session.execute(part.with_only_columns(Report.id, _sort_value(filters))
-                                          .limit(limit + 1 - total)).all()
-                matches += rows
-                total += len(rows)
-            else:
-                counted = part.with_only_columns(Report.id).limit(limit + 1 - total).subquery()
-                total += db.session.scalar(select(func.count()).select_from(counted)) or 0
+        for index, part in enumerate(parts):
+            left = limit + 1 - total
+            if found or index > 0:
+                bound = left if found else min(left, IN_HAND_ROWS + 1)
+                rows = db.session.execute(part.with_only_columns(Report.id, sort_value).limit(bound)).all()
+                if found or len(rows) <= IN_HAND_ROWS:
+                    in_hand[index] = rows
+                    total += len(rows)
+                    if total > limit:
+                        break
+                    continue
+            counted = part.with_only_columns(Report.id).limit(left).subquery()
+            total += db.session.scalar(select(func.count()).select_from(counted)) or 0
             if total > limit:
                 break
     capped = total > limit
@@ -578,14 +592,20 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
         filters.notices.append(_l("There is no page %(page)d; the last page is shown.", page=filters.page))
         filters.page = pages
     offset = (filters.page - 1) * page_size
-    if found and not capped:
+    ordering = _ordering(filters)
+    if len(in_hand) == len(parts) and not capped:
         # Every match is in hand (the parts of query_parts never share a report).
-        ids = _in_list_order(matches, filters)[offset:offset + page_size]
+        ids = _in_list_order([row for rows in in_hand.values() for row in rows], filters)[offset:offset + page_size]
+    elif not found and len(parts) == 2 and 1 in in_hand:
+        # The page is among the first offset + page_size of the handled part and the
+        # co-handled part's rows in hand.
+        top = db.session.execute(parts[0].with_only_columns(Report.id, sort_value).order_by(*ordering)
+                                 .limit(offset + page_size)).all()
+        ids = _in_list_order(top + in_hand[1], filters)[offset:offset + page_size]
     else:
         in_order = bool(found)  # dense, or more matches than the limit
         if in_order and not probe.dense:
             parts = searched(scan=True)
-        ordering = _ordering(filters)
         if len(parts) == 1:
             page_query = parts[0]
         else:

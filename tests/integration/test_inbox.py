@@ -373,10 +373,13 @@ def test_each_role_sees_its_reports(client, users, auth):
 
 @pytest.mark.parametrize("sort", ["received", "deadline", "updated"])
 @pytest.mark.parametrize("order", ["asc", "desc"])
-def test_handled_and_co_handled_pages_are_one_ordered_list(db, sort, order):
+@pytest.mark.parametrize("way", ["search", "list", "list, co-handled part counted"])
+def test_handled_and_co_handled_pages_are_one_ordered_list(db, sort, order, way, monkeypatch):
     """The agency scope is read in two parts (handled; co-handled only); paging through
-    them gives every report once, in the order one query would give."""
-
+    them gives every report once, in the order one query would give: a search's matches
+    sorted in Python, a list's co-handled part merged in Python, or both parts paged
+    by the database (co-handled part larger than IN_HAND_ROWS)."""
+    from hpsmart.services import inbox
     from hpsmart.services.inbox import InboxFilters, _ordering, search_reports
     from hpsmart.services.visibility import handled_or_co_handled_by
 
@@ -393,7 +396,9 @@ def test_handled_and_co_handled_pages_are_one_ordered_list(db, sort, order):
     db.session.flush()
     staff = factories.user("agency_staff", agency_obj=mine)
     ioc = factories.user("ioc_operator")
-    args = {"q": "pagecase", "sort": sort, "order": order}
+    args = {"q": "pagecase", "sort": sort, "order": order} if way == "search" else {"sort": sort, "order": order}
+    if way == "list, co-handled part counted":
+        monkeypatch.setattr(inbox, "IN_HAND_ROWS", 2)
     filters = InboxFilters.from_args(args)
     expected = list(db.session.scalars(
         select(Report.id).where(Report.title.like("pagecase%"), handled_or_co_handled_by(mine.id))
