@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import TypeEngine
 
 _configured = False
 
@@ -72,3 +76,23 @@ def configure_engines() -> None:
     def _sqlite_on_begin(conn):
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _in_write_request() else "BEGIN")
+
+
+def dialect_function(name: str, type_: TypeEngine, doc: str, *, postgresql: Callable[[str], str],
+                     sqlite: Callable[[str], str]) -> type[FunctionElement]:
+    """A SQL function written differently for each database we run on, as a class whose
+    instances are SQLAlchemy expressions: ``local_date(Report.created_at)``.
+
+    :param name: the class's name (what ``repr`` and errors show).
+    :param type_: the SQL type of the result (e.g. ``Integer()``).
+    :param doc: the class's docstring: what it computes, and how on each database.
+    :param postgresql / sqlite: given the compiled arguments (``"report.created_at"``, or
+        several joined by ``", "``), the SQL text on that database.
+    :returns: a ``FunctionElement`` subclass; compiling it for another database raises
+        ``sqlalchemy.exc.CompileError``.
+    """
+    cls = type(name, (FunctionElement,), {"type": type_, "inherit_cache": True, "name": name, "__doc__": doc})
+    for dialect, render in (("postgresql", postgresql), ("sqlite", sqlite)):
+        compiles(cls, dialect)(lambda element, compiler, _render=render, **kw:
+                               _render(compiler.process(element.clauses, **kw)))
+    return cls

@@ -49,9 +49,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, column, func, select, table, text
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
+from ..database import dialect_function
 from ..extensions import db
 from ..models import Report
 from ..text import nfc, printable, search_tokens
@@ -166,26 +165,13 @@ def conditions(found: list[str], *, scan: bool = False) -> list[ColumnElement[bo
     return [term_matches(t) for t in found]
 
 
-class text_position(FunctionElement):
-    """``text_position(haystack, needle)``: the 1-based position of ``needle`` in
+text_position = dialect_function(
+    "text_position", Integer(), """``text_position(haystack, needle)``: the 1-based position of ``needle`` in
     ``haystack``, 0 when absent (PostgreSQL ``strpos``, SQLite ``instr``). ``> 0`` is the
     same test as ``LIKE '%needle%'`` for needles without wildcards, about 2.5 times
     faster per row on PostgreSQL (a plain substring search; bench/bench_inbox.py), and
-    no index answers it, which :func:`reading_rows` relies on."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "text_position"
-
-
-@compiles(text_position, "postgresql")
-def _text_position_pg(element, compiler, **kw):
-    return "strpos(%s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(text_position, "sqlite")
-def _text_position_sqlite(element, compiler, **kw):
-    return "instr(%s)" % compiler.process(element.clauses, **kw)
+    no index answers it, which :func:`reading_rows` relies on.""",
+    postgresql=lambda arguments: f"strpos({arguments})", sqlite=lambda arguments: f"instr({arguments})")
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from babel.dates import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, func, literal_column, select, text, union_all
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
+from ..database import dialect_function
 from ..extensions import db
 from ..i18n import LOCAL_TZ
 from ..models import AdministrativeUnit, Agency, Category, Channel, Report, ReportStatus, utcnow
@@ -181,8 +180,8 @@ def local_today(now: datetime | None = None) -> date:
 
 # --- SQL helpers ----------------------------------------------------------------------------
 
-class local_date(FunctionElement):
-    """SQL expression: the Asia/Ho_Chi_Minh calendar date of a UTC timestamp column.
+local_date = dialect_function(
+    "local_date", Date(), """SQL expression: the Asia/Ho_Chi_Minh calendar date of a UTC timestamp column.
 
     Viet Nam has kept UTC+7 without daylight saving since 1975, so both databases
     add seven hours to the UTC time and take the date — the same rule, the same
@@ -191,21 +190,9 @@ class local_date(FunctionElement):
     (timestamps stored as naive UTC text): ``date(substr(col, 1, 19), '+7 hours')``;
     cutting the fraction of a second first keeps SQLite from rounding
     16:59:59.9999 up into the next day.
-    """
-
-    type = Date()
-    inherit_cache = True
-    name = "local_date"
-
-
-@compiles(local_date, "postgresql")
-def _local_date_pg(element, compiler, **kw):
-    return "CAST((%s AT TIME ZONE 'UTC') + INTERVAL '7 hours' AS DATE)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(local_date, "sqlite")
-def _local_date_sqlite(element, compiler, **kw):
-    return "date(substr(%s, 1, 19), '+7 hours')" % compiler.process(element.clauses, **kw)
+    """,
+    postgresql=lambda column: f"CAST(({column} AT TIME ZONE 'UTC') + INTERVAL '7 hours' AS DATE)",
+    sqlite=lambda column: f"date(substr({column}, 1, 19), '+7 hours')")
 
 
 def _as_date(value) -> date:
@@ -701,29 +688,21 @@ class UnitPosition:
     located: int
 
 
-class degree_cell(FunctionElement):
+def _degree_cell_sqlite(column: str) -> str:
+    scaled = f"({column} * {CELLS_PER_DEGREE})"
+    return f"(CAST({scaled} AS INTEGER) - ({scaled} < CAST({scaled} AS INTEGER)))"
+
+
+degree_cell = dialect_function(
+    "degree_cell", Integer(),
     """SQL expression: the cell of a coordinate, ``floor(degrees * CELLS_PER_DEGREE)``, an integer.
 
     PostgreSQL: ``floor(col * 1000)`` (double arithmetic; rounding a ``numeric`` cast
     costs twice as much per row). SQLite: the same floor from integer casts, which
     every SQLite has (``floor()`` needs a build with the math functions):
     ``CAST(x AS INTEGER)`` truncates toward zero, one is taken off below zero.
-    """
-
-    type = Integer()
-    inherit_cache = True
-    name = "degree_cell"
-
-
-@compiles(degree_cell, "postgresql")
-def _degree_cell_pg(element, compiler, **kw):
-    return "floor(%s * %d)" % (compiler.process(element.clauses, **kw), CELLS_PER_DEGREE)
-
-
-@compiles(degree_cell, "sqlite")
-def _degree_cell_sqlite(element, compiler, **kw):
-    scaled = "(%s * %d)" % (compiler.process(element.clauses, **kw), CELLS_PER_DEGREE)
-    return f"(CAST({scaled} AS INTEGER) - ({scaled} < CAST({scaled} AS INTEGER)))"
+    """,
+    postgresql=lambda column: f"floor({column} * {CELLS_PER_DEGREE})", sqlite=_degree_cell_sqlite)
 
 
 def unit_positions(period_start_local: date, period_end_local: date,
