@@ -46,11 +46,12 @@ def _render(filters: service.InboxFilters, *, status: int = 200, view_form: Save
     """The list page (or its ``report_list`` block for htmx) for ``filters``."""
     user = _user()
     fragment = is_htmx()
-    page = service.search_reports(filters, user)
+    locale = str(get_locale() or "vi")
+    page = service.search_reports(filters, user, locale=locale)
     # The filter form and the saved views are outside the list: an htmx request (most
     # list requests) skips them.
     agencies = service.current_agency_choices()
-    options = None if fragment else service.filter_options(user, str(get_locale() or "vi"), agencies)
+    options = None if fragment else service.filter_options(user, locale, agencies)
     views = [] if fragment else service.saved_views(user)
     if form is None:
         form = _bulk_form(user, agencies)

@@ -413,6 +413,36 @@ def test_handled_and_co_handled_pages_are_one_ordered_list(db, sort, order, way,
         assert seen == expected, (user.role, extra)
 
 
+def test_co_handled_reports_are_listed_when_the_handled_part_nearly_fills_the_count(db, monkeypatch):
+    """The count's limit reached by the handled part alone must not cut the co-handled
+    part short: its reports keep their places in the pages (found by a newcomer's trial:
+    9,999 handled and 4 co-handled reports, two of them never listed)."""
+    from hpsmart.services import inbox
+    from hpsmart.services.inbox import InboxFilters, _ordering, search_reports
+    from hpsmart.services.visibility import handled_or_co_handled_by
+
+    monkeypatch.setattr(inbox, "COUNT_LIMIT", 10)
+    mine, other = factories.agency("Sở Xây dựng"), factories.agency("Sở Y tế")
+    start = utcnow() - timedelta(days=30)
+    for i in range(13):
+        co = i in (2, 6, 11)
+        report = factories.report(title=f"nearly {i}", agency=other if co else mine, status=S.ROUTED)
+        report.created_at = start + timedelta(hours=i)
+        if co:
+            report.co_agencies.append(mine)
+    db.session.flush()
+    staff = factories.user("agency_staff", agency_obj=mine)
+    filters = InboxFilters.from_args({})
+    expected = list(db.session.scalars(select(Report.id).where(handled_or_co_handled_by(mine.id))
+                                       .order_by(*_ordering(filters))))[:12]
+    seen = []
+    for number in (1, 2, 3, 4):
+        page = search_reports(InboxFilters.from_args({"page": str(number)}), staff, page_size=3)
+        assert page.capped and page.total == 10 and page.pages == 4
+        seen += [r.id for r in page.items]
+    assert seen == expected
+
+
 def test_staff_without_agency_see_nothing(client, auth):
     lone = factories.user("agency_staff")
     lone.agency = None
