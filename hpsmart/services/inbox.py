@@ -485,14 +485,11 @@ def _ordering(filters: InboxFilters) -> list:
     does not see that NULLS LAST is moot on them and would sort the whole table
     instead of reading ``ix_report_created_at``/``ix_report_updated_at`` backwards.
     """
+    column = _sort_value(filters)
+    ordered = column.asc() if filters.order == "asc" else column.desc()
     if filters.sort == "deadline":
-        if filters.order == "asc":
-            return [Report.deadline.asc().nulls_last(), Report.id.asc()]
-        return [Report.deadline.desc().nulls_last(), Report.id.desc()]
-    column = Report.created_at if filters.sort == "received" else Report.updated_at
-    if filters.order == "asc":
-        return [column.asc(), Report.id.asc()]
-    return [column.desc(), Report.id.desc()]
+        ordered = ordered.nulls_last()
+    return [ordered, Report.id.asc() if filters.order == "asc" else Report.id.desc()]
 
 
 #: The co-handled-only part of an agency's list (``query_parts``) is read as rows, not
@@ -544,7 +541,8 @@ def list_rows(ids: list[int], locale: str = "vi") -> list[ListRow]:
 
 
 def _sort_value(filters: InboxFilters):
-    """The column the list is sorted by (before the id)."""
+    """The column the list is sorted by (before the id): ``deadline``, ``updated_at`` or
+    ``created_at`` for the sorts "deadline", "updated" and "received"."""
     return {"deadline": Report.deadline, "updated": Report.updated_at}.get(filters.sort, Report.created_at)
 
 
