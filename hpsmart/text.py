@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "d"})
 
@@ -93,9 +94,13 @@ def search_document(*parts: str | None) -> str:
     return "".join(" " + t for t in tokens)
 
 
+@lru_cache(maxsize=8192)
 def vietnamese_sort_key(value: str) -> tuple:
     """Sort key for Vietnamese order: base letters by the Vietnamese alphabet
     (a ă â b c d đ e ê ...), then tone marks, case-insensitive.
+
+    Memoised (a pure function of the string): pages sort the same few hundred names
+    of agencies and wards/communes on every request (about 30 µs a name otherwise).
 
     :returns: a tuple usable with ``sorted(..., key=vietnamese_sort_key)``.
     """

@@ -184,7 +184,7 @@ class Report(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
-    # The inbox list's filters and sorts (migrations 0003, 0007, 0010). Search
+    # The inbox list's filters and sorts (migrations 0003, 0007, 0010, 0011). Search
     # (hpsmart.services.search) matches ``search_text LIKE '% word%'``: PostgreSQL answers
     # that from a pg_trgm GIN index, SQLite from the FTS5 table ``report_fts``. Made by
     # migration 0007 and not declared here: PostgreSQL's ``ix_report_deadline_desc``
@@ -200,6 +200,8 @@ class Report(db.Model):
         # An agency's list by deadline, and its overdue / due soon reports (migration 0010).
         Index("ix_report_agency_id_deadline", "agency_id", "deadline"),
         Index("ix_report_agency_id_status_deadline", "agency_id", "status", "deadline"),
+        # A ward/commune's reports of one category, by state (migration 0011).
+        Index("ix_report_admin_unit_id_category_id_status", "admin_unit_id", "category_id", "status"),
         dialect_index("ix_report_search_text_trgm", "search_text", dialect="postgresql",
                       postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}),
     )
