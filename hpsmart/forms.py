@@ -1,11 +1,12 @@
 """Form pieces shared by every blueprint."""
 from __future__ import annotations
 
-from flask_babel import get_translations, lazy_gettext as _l, lazy_ngettext
+from flask_babel import get_translations
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
+from .i18n import lazy_gettext as _l, lazy_ngettext
 from .text import nfc
 
 # WTForms' own messages, so that extraction puts them in our catalogues: WTForms

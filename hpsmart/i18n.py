@@ -10,7 +10,10 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request
+from flask_babel import gettext, ngettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # Dates a person may type in a filter or a period: outside them a date is refused (a year
@@ -18,6 +21,32 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MIN_DATE = date(2000, 1, 1)
 MAX_DATE = date(2099, 12, 31)
 LANG_COOKIE = "lang"
+
+
+class LazyText(LazyString):
+    """A translation made when it is used (in the language of the request then), as
+    Flask-Babel's ``LazyString``, but plain text to Jinja: printed with ``{{ }}`` it is
+    escaped, values included.
+
+    Flask-Babel's ``LazyString.__html__`` hands Jinja the text unescaped, as if it were
+    safe markup; a notice echoing a value from the URL ("Unknown category “<img …>”")
+    then ran as script in the inbox (found by a newcomer's trial). No message of ours
+    holds markup, so escaping every one is right.
+    """
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """``gettext(string, **variables)`` when used, not now (for messages defined at import
+    time: form labels, enum titles, notices); escaped when printed in a template."""
+    return LazyText(gettext, string, **variables)
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **variables) -> LazyText:
+    """``ngettext(singular, plural, num, **variables)`` when used; escaped when printed."""
+    return LazyText(ngettext, singular, plural, num, **variables)
 
 
 def select_locale() -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError
 
 from .extensions import db
 from .forms import options_html
 from .i18n import format_change, format_local_date, format_local_datetime, format_number, format_rate
+from .i18n import lazy_gettext as _l
 from .permissions import Permission, is_htmx
 
 # Role-based navigation: (endpoint, label, permission). One list, read by base.html.

@@ -1,8 +1,8 @@
 """The user's own settings."""
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
 from ..forms import Form, select_choices
+from ..i18n import lazy_gettext as _l
 
 
 class SettingsForm(Form):

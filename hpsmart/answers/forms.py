@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (BooleanField, HiddenField, IntegerField, MultipleFileField, SelectField, StringField,
                      TextAreaField)
 
 from ..forms import Form, select_choices, strip_nfc
+from ..i18n import lazy_gettext as _l
 from ..models import Outcome
 
 PHOTO_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"

@@ -1,11 +1,11 @@
 """The admin form that issues an API client (used by hpsmart.admin.routes)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..forms import Form, select_choices, strip_nfc
+from ..i18n import lazy_gettext as _l
 from ..models import Channel
 
 

@@ -1,9 +1,9 @@
 """Login form."""
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from ..forms import Form, strip_nfc
+from ..i18n import lazy_gettext as _l
 
 
 class LoginForm(Form):

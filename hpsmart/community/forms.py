@@ -8,10 +8,10 @@ citizen consented and how the citizen came to the member.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
 from ..forms import select_choices
+from ..i18n import lazy_gettext as _l
 from ..intake.forms import ReportForm
 from ..services.intake import CITIZEN_CHANNELS, CONSENT_METHOD_TITLES
 

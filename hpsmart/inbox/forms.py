@@ -5,11 +5,11 @@ parsed by :class:`hpsmart.services.inbox.InboxFilters`.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..forms import Form, select_choices, strip_nfc
+from ..i18n import lazy_gettext as _l
 
 
 class SavedViewForm(Form):

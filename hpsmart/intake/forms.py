@@ -11,13 +11,13 @@ import json
 import re
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (BooleanField, EmailField, HiddenField, MultipleFileField, SelectField, StringField,
                      TelField, TextAreaField)
 
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import AdministrativeUnit, Category, UnitLevel
 from ..services.intake import BACH_LONG_VI_BOX, HAI_PHONG_POLYGON, PhotoUpload, ReportSubmission
 from ..services.reference import HAI_PHONG_PROVINCE_CODE

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from collections.abc import Iterable
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, bindparam, event, inspect, text
@@ -12,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from .base import TitledEnum, UTCDateTime, str_enum, utcnow
 
 

@@ -23,12 +23,13 @@ from itertools import chain, islice
 from typing import BinaryIO
 
 from flask import current_app
-from flask_babel import force_locale, lazy_gettext as _l
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from ..charts import Series, bar_chart, column_chart
 from ..extensions import db
 from ..i18n import current_locale, format_change, format_local_date, format_number, format_rate
+from ..i18n import lazy_gettext as _l
 from ..models import AdministrativeUnit, Agency, AgencyKind, Category, utcnow
 from ..services import statistics as st
 from ..text import fold

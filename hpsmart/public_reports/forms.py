@@ -1,10 +1,10 @@
 """The citizen's follow-up form on the tracking page (issue 5, item 5)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, RadioField, TelField, TextAreaField
 
 from ..forms import Form, select_choices
+from ..i18n import lazy_gettext as _l
 from ..services.public import FEEDBACK_COMMENT_MAX
 
 VERDICTS = {"yes": True, "no": False}

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
 from ..extensions import db
 from ..forms import select_choices, strip_nfc
+from ..i18n import lazy_gettext as _l
 from ..intake.forms import category_choices, unit_choices
 from ..models import Agency, AgencyKind, Report, Urgency
 from ..services.workflow import REJECT_REASONS, RETURN_REASONS, Transition

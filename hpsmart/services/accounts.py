@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask_babel import lazy_gettext as _l
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import validation
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Agency, Role, User, utcnow
 from ..text import nfc
 

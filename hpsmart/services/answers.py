@@ -38,10 +38,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import (Agency, Attachment, CannedAnswer, Category, Outcome, Report, ReportStatus, Response,
                       ResponseState, Role, User, utcnow)
 from ..permissions import Permission

@@ -39,7 +39,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
@@ -48,6 +47,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import LOCAL_TZ
+from ..i18n import lazy_gettext as _l
 from ..models import AdministrativeUnit
 from ..text import fold, nfc
 from . import statistics as st

@@ -30,12 +30,13 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app, has_app_context
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import validation
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import (AdministrativeUnit, Attachment, Category, Channel, Report, ReportEvent,
                       ReportStatus, UnitLevel, Urgency, User, utcnow)
 from ..permissions import Permission, role_can

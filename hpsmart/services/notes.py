@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Report, ReportEvent, User, utcnow
 from ..permissions import Permission
 from ..text import nfc

@@ -62,10 +62,10 @@ from typing import Callable
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..mail import SMTPTransport, classify
 from ..models import Agency, OutboxMessage, OutboxState, Outcome, Report, ReportEvent, Response, Role, User, utcnow
 from ..text import nfc

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, has_app_context
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageFile, ImageOps
+
+from ..i18n import lazy_gettext as _l
 
 # Defaults of the settings MAX_PHOTO_BYTES and MAX_PHOTO_PIXELS.
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024  # bytes, one photo as received

@@ -68,7 +68,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Select, and_, distinct, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -76,6 +75,7 @@ from sqlalchemy.orm import defer, joinedload
 
 from ..extensions import db
 from ..i18n import LOCAL_TZ
+from ..i18n import lazy_gettext as _l
 from ..models import (AdministrativeUnit, Agency, Attachment, Category, CitizenFeedback, Outcome, Report,
                       ReportStatus, Response, ResponseState, UnitLevel, utcnow)
 from ..text import fold, nfc, vietnamese_sort_key

@@ -79,12 +79,12 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, timezone
 
 from babel.dates import format_date
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, func, literal_column, select, text, union_all
 
 from ..database import dialect_function
 from ..extensions import db
 from ..i18n import LOCAL_TZ
+from ..i18n import lazy_gettext as _l
 from ..models import AdministrativeUnit, Agency, Category, Channel, Report, ReportStatus, utcnow
 from ..text import nfc, vietnamese_sort_key
 from .deadlines import is_working_day, working_days_between

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Agency, Report, ReportEvent, ReportStatus, Role, User, utcnow
 from ..permissions import Permission
 

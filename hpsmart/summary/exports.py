@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from flask import (Response, abort, current_app, make_response, redirect, render_template, request, send_file,
                    url_for)
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import ExportJob, JobState, Role
 from ..pdf.summary import AppendixLimits, SummaryOptions, filter_description
 from ..permissions import Permission, is_htmx, requires

@@ -7,12 +7,12 @@ so one query string serves the dashboard, the PDF and the inbox links.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DateRange, Length, Optional, ValidationError
 
 from ..forms import Form, select_choices, strip_nfc
 from ..i18n import MAX_DATE, MIN_DATE
+from ..i18n import lazy_gettext as _l
 from ..services.inbox import MINE
 
 _SUPPORTED = _l("Choose a date between 2000 and 2099.")

@@ -23,13 +23,14 @@ from datetime import date
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..charts import MapPoint, Series, bar_chart, bubble_map
 from ..extensions import db
 from ..i18n import format_number
+from ..i18n import lazy_gettext as _l
 from ..models import AdministrativeUnit, Agency, Category, Channel, Report, ReportStatus
 from ..pdf.letterhead import letterhead_from_config
 from ..pdf.summary import AppendixLimits, AppendixTooLong, SummaryOptions, charts, file_name, summary_pdf

@@ -267,3 +267,18 @@ def test_unprocessable_and_server_error_pages_are_localized(failing_app, languag
     assert response.status_code == 500
     assert f"<h1>{heading_500}</h1>" in response.text
     assert "boom" not in response.text
+
+
+def test_lazy_messages_with_values_are_escaped_in_templates(app):
+    """Flask-Babel's lazy strings declare themselves safe HTML; ours do not (a notice
+    echoing a URL value ran as script in the inbox)."""
+    from flask import render_template_string
+
+    from hpsmart.i18n import lazy_gettext, lazy_ngettext
+
+    payload = '<img src=x onerror="alert(1)">'
+    with app.test_request_context():
+        for message in (lazy_gettext("Unknown category “%(value)s” was ignored.", value=payload),
+                        lazy_ngettext("%(num)d match of %(v)s", "%(num)d matches of %(v)s", 2, v=payload)):
+            html = render_template_string("{{ m }}|{{ [m, m] | join(' ') }}", m=message)
+            assert "<img" not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
