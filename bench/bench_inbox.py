@@ -458,6 +458,9 @@ def scenarios(app, facts: dict, sample: dict) -> list[tuple[str, str, str, str, 
             .group_by(AdministrativeUnit.code).order_by(func.count().desc()).limit(1)).scalar()
         category = "dien_chieu_sang"
         assert db.session.scalar(select(Category.id).where(Category.code == category))
+        # "HP-2024": the codes of the oldest year loaded, tens of thousands of matches and
+        # none among the newest reports.
+        old_codes = "-".join(db.session.scalar(select(func.min(Report.tracking_code))).split("-")[:2])
     today = datetime.now(timezone.utc).date()
     month_ago = (today - timedelta(days=30)).isoformat()
     hx = {"HX-Request": "true"}
@@ -499,6 +502,7 @@ def scenarios(app, facts: dict, sample: dict) -> list[tuple[str, str, str, str, 
     s.append(("search", "q=duong nguyen dinh chieu", "ioc", "/inbox/?q=duong+nguyen+dinh+chieu", hx))
     s.append(("search", "q=<tracking code>", "ioc", f"/inbox/?q={sample['code']}", hx))
     s.append(("search", "q=karaoke (rare-ish)", "ioc", "/inbox/?q=karaoke", hx))
+    s.append(("search", "q=<oldest year's codes> (all old)", "ioc", f"/inbox/?q={old_codes}", hx))
     s.append(("search", "q=xyzzy (no match)", "ioc", "/inbox/?q=xyzzy", hx))
     s.append(("search", "q=ngap nuoc, full page", "ioc", "/inbox/?q=ngap+nuoc", {}))
     s.append(("search", "q=ngap nuoc + status=published", "ioc", "/inbox/?q=ngap+nuoc&status=published", hx))

@@ -12,7 +12,7 @@ htmx, the re-rendered list with the outcome in a panel. The rules live in
 from __future__ import annotations
 
 from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, render_template,
-                   request, url_for)
+                   request, session, url_for)
 from flask_babel import get_locale, gettext as _, ngettext
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -37,6 +37,19 @@ def _user():
 
 def _list_url(filters: service.InboxFilters, page: int | None = None) -> str:
     query = filters.query_string(page)
+    return url_for("inbox.index") + (f"?{query}" if query else "")
+
+
+#: The session key of the list the person last looked at (its query string).
+LAST_LIST_KEY = "inbox_list"
+
+
+def last_list_url() -> str:
+    """The inbox list this person last looked at, with its filters, sort and page (the
+    report page's "← Inbox" link, which after an action there no longer follows a
+    Referer); the plain list when none is remembered. A path on this site, never a
+    value to redirect elsewhere: the query string is one ``InboxFilters`` wrote."""
+    query = session.get(LAST_LIST_KEY) or ""
     return url_for("inbox.index") + (f"?{query}" if query else "")
 
 
@@ -118,7 +131,12 @@ def _bulk_form(user, agencies: list[tuple[str, str]] | None = None, **kwargs):
 def index():
     """The reports the user may see, filtered, searched, sorted, 50 a page (query arguments:
     see ``InboxFilters.from_args``). Bad values are ignored with a notice, never an error."""
-    return _render(service.InboxFilters.from_args(request.args))
+    filters = service.InboxFilters.from_args(request.args)
+    response = _render(filters)
+    query = filters.query_string(filters.page)
+    if session.get(LAST_LIST_KEY, "") != query:
+        session[LAST_LIST_KEY] = query
+    return response
 
 
 @bp.post("/views")

@@ -36,6 +36,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
+from ..inbox.routes import last_list_url
 from ..models import AdministrativeUnit, Agency, Category, Report, ReportEvent, ReportStatus, utcnow
 from ..permissions import Permission, is_htmx, polled, requires
 from ..database import writes_on_get
@@ -123,7 +124,7 @@ def _context(report: Report, *, failed: tuple | None = None, error: str | None =
         "candidates": possible_duplicates(report, user),
         "can_mark_duplicate": workflow.can(user, report, "mark_duplicate"),
         "related": related_reports(report, user), "heartbeat_seconds": presence.HEARTBEAT_SECONDS,
-        "fragment": is_htmx(),
+        "fragment": is_htmx(), "inbox_url": last_list_url(),
     }
 
 

@@ -38,14 +38,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, Select, func, or_, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..i18n import LOCAL_TZ, MAX_DATE, MIN_DATE
+from ..i18n import LOCAL_TZ, MAX_DATE, MIN_DATE, lazy_gettext as _l
 from ..models import (AWAITING_ANSWER, AdministrativeUnit, Agency, Category, Channel, Report, ReportStatus, Role, SavedView,
                       UnitLevel, Urgency, User, utcnow)
 from ..text import nfc, printable, vietnamese_sort_key
@@ -476,19 +475,23 @@ def query_parts(filters: InboxFilters, user: User, now: datetime | None = None, 
     return [query.where(*(handled_or_co_handled_by(a) for a in sorted(agencies)))]
 
 
-def _ordering(filters: InboxFilters) -> list:
+def _ordering(filters: InboxFilters, value=None, ident=None) -> list:
     """ORDER BY for the sort: the column, then the id (a stable order across pages).
+
+    ``value`` and ``ident``: the sort value's and the id's columns when ordering the rows
+    of a subquery (default: ``_sort_value(filters)`` and ``Report.id``).
 
     Only ``deadline`` can be NULL; it gets NULLS LAST (reports without a deadline at
     the end, either direction). The NOT NULL columns get no NULLS clause: PostgreSQL
     does not see that NULLS LAST is moot on them and would sort the whole table
     instead of reading ``ix_report_created_at``/``ix_report_updated_at`` backwards.
     """
-    column = _sort_value(filters)
+    column = _sort_value(filters) if value is None else value
+    ident = Report.id if ident is None else ident
     ordered = column.asc() if filters.order == "asc" else column.desc()
     if filters.sort == "deadline":
         ordered = ordered.nulls_last()
-    return [ordered, Report.id.asc() if filters.order == "asc" else Report.id.desc()]
+    return [ordered, ident.asc() if filters.order == "asc" else ident.desc()]
 
 
 #: The co-handled-only part of an agency's list (``query_parts``) is read as rows, not
@@ -570,8 +573,10 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     With a search (``hpsmart.services.search``): a probe of the newest reports, then
     the matches' ids and sort values up to ``search.COUNT_LIMIT + 1`` instead of a
     count; when they are all there, the page is cut from them (the search index is
-    read once); beyond the limit, or when the matches are dense, the page is read in
-    the list's order, checking rows.
+    read once); when the matches are dense, the page is read in the list's order,
+    checking rows; beyond the limit but not dense (the matches are mostly older than the
+    newest reports), every match's sort value is read through the index and the page
+    sorted from them in the database.
 
     :param filters: from ``InboxFilters.from_args``; unknown codes and a page past
         the end are corrected in place, each with a notice in ``filters.notices``.
@@ -637,10 +642,20 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
         top = db.session.execute(parts[0].with_only_columns(Report.id, sort_value).order_by(*ordering)
                                  .limit(offset + page_size)).all()
         ids = _in_list_order(top + in_hand[1], filters)[offset:offset + page_size]
+    elif found and not probe.dense:
+        # More matches than the limit, but few among the newest reports: most are older.
+        # Reading in the list's order would check every newer report first (the whole
+        # table for a former ward's name); the index gives every match instead, and the
+        # page is sorted from them (``OFFSET 0`` keeps the database from turning that
+        # back into a read in order).
+        matches = [p.with_only_columns(Report.id.label("id"), _sort_value(filters).label("sort_value"))
+                   for p in parts]
+        fenced = (matches[0] if len(matches) == 1 else union_all(*matches)).offset(0).subquery()
+        ids = list(db.session.scalars(select(fenced.c.id)
+                                      .order_by(*_ordering(filters, fenced.c.sort_value, fenced.c.id))
+                                      .limit(page_size).offset(offset)))
     else:
-        in_order = bool(found)  # dense, or more matches than the limit
-        if in_order and not probe.dense:
-            parts = searched(scan=True)
+        in_order = bool(found)  # dense
         if len(parts) == 1:
             page_query = parts[0]
         else:

@@ -36,8 +36,11 @@ after a few hundred rows. So the inbox (``hpsmart.services.inbox.search_reports`
    (the ``scan`` form of :func:`conditions` with :func:`reading_rows`: it stops at the
    limit), another through the index;
 3. reads the page in the list's order, checking rows (:func:`reading_rows` with
-   ``in_order=True``), when the search is dense or its count reached the limit; through
-   the index otherwise (at most ``COUNT_LIMIT`` matches to sort).
+   ``in_order=True``), when the search is dense; through the index otherwise, sorting
+   the matches for the page (at most ``COUNT_LIMIT`` of them in Python; more in the
+   database: matches that are many but rare among the newest reports, such as a
+   former ward's name, are mostly old, and reading in order would check every newer
+   report before reaching them).
 
 Every path applies the same rule, so it finds the same reports; only the work differs.
 """
@@ -47,11 +50,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, column, func, select, table, text
 
 from ..database import dialect_function
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Report
 from ..text import nfc, printable, search_tokens
 

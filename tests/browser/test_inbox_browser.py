@@ -201,3 +201,32 @@ def test_a_report_opens_beside_the_list_and_its_actions_work_there(page, login, 
     panel.locator("form[action$='/actions/route'] button[type=submit]").click()
     expect(page.locator("#inbox-side .report-panel .rp-badges")).to_contain_text("Đã chuyển xử lý")
     assert document_kept(page)
+    # The list beside it is read again (HX-Trigger "reportChanged"): the row says routed,
+    # and its checkbox carries the new version (a bulk action would not skip it).
+    row = page.locator("#report-list tbody tr", has_text=code)
+    expect(row).to_contain_text("Đã chuyển xử lý")
+    assert document_kept(page) and page.url == list_url
+    # The report's facts keep a readable width beside the list (one column in the panel).
+    assert page.locator("#inbox-side dl.facts dd").first.bounding_box()["width"] > 120
+    # × closes the panel and gives the list its columns back.
+    expect(page.locator("#report-list thead th").nth(4)).to_be_hidden()  # ward/commune, while open
+    page.locator("#inbox-side .rp-close").click()
+    expect(page.locator("#inbox-side .report-panel:not(.report-panel-empty)")).to_have_count(0)
+    expect(page.locator("#report-list thead th").nth(4)).to_be_visible()
+    expect(row.locator("button.preview")).to_be_focused()
+
+
+def test_the_status_filter_closes_like_a_select(page, login, live_data):
+    make_reports(live_data, {"title": f"Cây đổ {token()}"})
+    login(page, "ioc_operator")
+    page.goto("/inbox/")
+    menu = page.locator("#inbox-filters .multi details")
+    page.locator("#inbox-filters .multi summary").click()
+    expect(menu).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(menu).not_to_have_attribute("open", "")
+    expect(page.locator("#inbox-filters .multi summary")).to_be_focused()
+    page.locator("#inbox-filters .multi summary").click()
+    expect(menu).to_have_attribute("open", "")
+    page.locator("h1").click()  # a click elsewhere
+    expect(menu).not_to_have_attribute("open", "")

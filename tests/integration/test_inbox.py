@@ -2,6 +2,7 @@
 saved views and bulk actions. Runs on SQLite and, with TEST_DATABASE_URL, PostgreSQL."""
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
@@ -268,6 +269,18 @@ def test_bad_query_values_never_fail(client, ioc, query):
     assert "<html" in response.text
 
 
+@pytest.mark.parametrize("name", ["category", "unit", "agency", "status", "channel", "sort", "q"])
+def test_values_echoed_in_notices_are_escaped(client, ioc, name):
+    """Found by a newcomer's trial: ``?category=<img src=x onerror=...>`` ran as script in
+    the notice "Unknown category … was ignored"."""
+    payload = "<img src=x onerror=alert(1)>"
+    value = payload + "\u00ad" if name == "q" else payload  # q: a soft hyphen is dropped, with a notice
+    response = client.get("/inbox/", query_string={name: value})
+    assert response.status_code == 200
+    assert "<img src=x" not in response.text
+    assert name == "q" or "&lt;img src=x onerror=alert(1)&gt;" in " ".join(notices(response))
+
+
 def test_bad_value_notice_is_shown_and_dropped_from_links(client, ioc):
     for i in range(51):
         factories.report(title=f"noticecase {i}")
@@ -373,13 +386,14 @@ def test_each_role_sees_its_reports(client, users, auth):
 
 @pytest.mark.parametrize("sort", ["received", "deadline", "updated"])
 @pytest.mark.parametrize("order", ["asc", "desc"])
-@pytest.mark.parametrize("way", ["search", "list", "list, co-handled part counted"])
+@pytest.mark.parametrize("way", ["search", "search past the count limit", "list", "list, co-handled part counted"])
 def test_handled_and_co_handled_pages_are_one_ordered_list(db, sort, order, way, monkeypatch):
     """The agency scope is read in two parts (handled; co-handled only); paging through
     them gives every report once, in the order one query would give: a search's matches
-    sorted in Python, a list's co-handled part merged in Python, or both parts paged
-    by the database (co-handled part larger than IN_HAND_ROWS)."""
-    from hpsmart.services import inbox
+    sorted in Python, or (more than the count limit, not dense) sorted by the database
+    from both parts' matches, a list's co-handled part merged in Python, or both parts
+    paged by the database (co-handled part larger than IN_HAND_ROWS)."""
+    from hpsmart.services import inbox, search
     from hpsmart.services.inbox import InboxFilters, _ordering, search_reports
     from hpsmart.services.visibility import handled_or_co_handled_by
 
@@ -396,9 +410,14 @@ def test_handled_and_co_handled_pages_are_one_ordered_list(db, sort, order, way,
     db.session.flush()
     staff = factories.user("agency_staff", agency_obj=mine)
     ioc = factories.user("ioc_operator")
-    args = {"q": "pagecase", "sort": sort, "order": order} if way == "search" else {"sort": sort, "order": order}
+    searching = way.startswith("search")
+    args = {"q": "pagecase", "sort": sort, "order": order} if searching else {"sort": sort, "order": order}
     if way == "list, co-handled part counted":
         monkeypatch.setattr(inbox, "IN_HAND_ROWS", 2)
+    shown = 13
+    if way == "search past the count limit":
+        monkeypatch.setattr(search, "COUNT_LIMIT", 12)  # 13 matches: "more than 12", 4 pages of 3
+        shown = 12
     filters = InboxFilters.from_args(args)
     expected = list(db.session.scalars(
         select(Report.id).where(Report.title.like("pagecase%"), handled_or_co_handled_by(mine.id))
@@ -406,11 +425,11 @@ def test_handled_and_co_handled_pages_are_one_ordered_list(db, sort, order, way,
     assert len(expected) == 13
     for user, extra in ((staff, {}), (ioc, {"agency": str(mine.id)}), (staff, {"agency": "mine"})):
         seen = []
-        for number in range(1, 6):
+        for number in range(1, math.ceil(shown / 3) + 1):
             page = search_reports(InboxFilters.from_args({**args, **extra, "page": str(number)}), user, page_size=3)
-            assert page.total == 13 and page.pages == 5
+            assert page.total == shown and page.pages == math.ceil(shown / 3) and page.capped == (shown < 13)
             seen += [r.id for r in page.items]
-        assert seen == expected, (user.role, extra)
+        assert seen == expected[:shown], (user.role, extra)
 
 
 def test_co_handled_reports_are_listed_when_the_handled_part_nearly_fills_the_count(db, monkeypatch):
@@ -743,6 +762,30 @@ def test_every_way_of_reading_a_search_gives_the_same_pages(client, ioc, monkeyp
             assert [listing(client, **params) for params in queries] == expected, way
 
 
+def test_a_search_whose_matches_are_older_than_the_newest_reports_reads_its_index(client, ioc, monkeypatch):
+    """More matches than the count limit but none among the newest reports (a former
+    ward's name, say): the page is sorted from the index's matches, not found by checking
+    every newer report in the list's order (at a million reports that read the whole
+    table: bench/RESULTS.md)."""
+    from hpsmart.services import search
+
+    monkeypatch.setattr(search, "COUNT_LIMIT", 4)
+    monkeypatch.setattr(search, "PROBE_ROWS", 3)
+    start = utcnow() - timedelta(days=400)
+    old = [factories.report(title=f"Phường Máy Tơ: cống hỏng {i}", created_at=start + timedelta(days=i))
+           for i in range(6)]
+    for i in range(3):
+        factories.report(title=f"Cây đổ {i}")  # the newest three: no match, so not dense
+    read_in_order = []
+    real = search.reading_rows
+    monkeypatch.setattr(search, "reading_rows", lambda **kw: read_in_order.append(kw) or real(**kw))
+    response = client.get("/inbox/", query_string={"q": "may to cong"})
+    assert codes(response) == [r.tracking_code for r in reversed(old)]
+    assert re.search(r'<p class="count">[^<\d]+4\D', response.text)  # "more than 4 reports"
+    assert listing(client, q="MÁY TƠ cống", order="asc") == [r.tracking_code for r in old]
+    assert read_in_order == []
+
+
 def test_reading_rows_sets_the_planner_for_its_statements_only(db):
     from sqlalchemy import text
 
@@ -777,3 +820,23 @@ def test_a_dense_search_is_found_by_its_probe(db):
     assert search.probe([unsearched], []) == search.Probe(False, [])
     # the terms come rarest first: "karaoke" matches 1 report of the newest, "ngap" 20
     assert search.probe([unsearched], search.terms("ngap karaoke")).terms == ["karaoke", "ngap"]
+
+
+def test_the_list_reads_itself_again_when_a_report_changes_beside_it(client, ioc):
+    for i in range(51):
+        factories.report(title=f"refreshcase {i}")
+    page = client.get("/inbox/?q=refreshcase&status=new&page=2", headers={"HX-Request": "true"}).text
+    refresh = re.search(r'<span hidden class="list-refresh"([^>]*)>', page).group(1)
+    assert 'hx-trigger="reportChanged from:body"' in refresh and 'hx-target="#report-list"' in refresh
+    assert 'hx-get="/inbox/?status=new&amp;q=refreshcase&amp;page=2"' in refresh  # the same page of the same list
+
+
+def test_the_report_page_links_back_to_the_last_list(client, ioc):
+    report = factories.report(title="backcase")
+    assert 'href="/inbox/">' in client.get(f"/inbox/reports/{report.tracking_code}").text
+    client.get("/inbox/?status=new&sort=deadline&page=1")
+    client.get("/inbox/?q=backcase", headers={"HX-Request": "true"})  # the list as htmx changes it
+    page = client.get(f"/inbox/reports/{report.tracking_code}").text
+    assert '<p class="backlink"><a href="/inbox/?q=backcase">' in page
+    panel = client.get(f"/inbox/reports/{report.tracking_code}", headers={"HX-Request": "true"}).text
+    assert 'class="link rp-close"' in panel and 'class="link rp-close"' not in page

@@ -154,3 +154,58 @@ document.addEventListener("DOMContentLoaded", function () {
     if (open && document.getElementById("shortcuts")) open.hidden = false;
   });
 })();
+
+// The inbox's status filter is a <details> drop-down: like a <select>, it closes on a
+// click elsewhere and on Escape (which gives the focus back to its summary), instead of
+// staying open over the first rows of the list.
+(function () {
+  "use strict";
+  function openMenus() { return document.querySelectorAll(".filters .multi details[open]"); }
+  document.addEventListener("click", function (event) {
+    Array.prototype.forEach.call(openMenus(), function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    Array.prototype.forEach.call(openMenus(), function (menu) {
+      menu.open = false;
+      var summary = menu.querySelector("summary");
+      if (summary && menu.contains(document.activeElement)) summary.focus();
+    });
+  });
+})();
+
+// The report opened beside the inbox list closes with its × button (or Escape when the
+// focus is in it): the panel is emptied (its presence poll stops with it) and the focus
+// goes back to the row it was opened from.
+(function () {
+  "use strict";
+  function close(panel) {
+    var side = panel.closest("#inbox-side");
+    if (!side) return;
+    var code = panel.getAttribute("data-tracking-code");
+    var empty = document.createElement("div");
+    empty.className = "report-panel report-panel-empty";
+    panel.replaceWith(empty);
+    var rows = document.querySelectorAll("#report-list tbody tr");
+    for (var i = 0; i < rows.length; i++) {
+      var link = rows[i].querySelector("td.code a");
+      if (link && link.textContent.trim() === code) {
+        var target = rows[i].querySelector("button.preview");
+        (target && target.offsetParent !== null ? target : link).focus();
+        rows[i].scrollIntoView({ block: "nearest" });
+        break;
+      }
+    }
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".rp-close");
+    if (button) close(button.closest(".report-panel"));
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    var panel = event.target.closest && event.target.closest("#inbox-side .report-panel");
+    if (panel && !event.target.closest("textarea, input, select")) close(panel);
+  });
+})();
