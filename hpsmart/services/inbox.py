@@ -606,7 +606,7 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     # and the co-handled-only part when small (it then needs no query of its own for
     # the page).
     in_hand: dict[int, list] = {}
-    with search.reading_rows() if probe.dense else nullcontext():
+    with search.reading_rows() if probe.dense else search.reading_index() if found else nullcontext():
         for index, part in enumerate(parts):
             left = limit + 1 - total
             if found or index > 0:
@@ -651,9 +651,10 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
         matches = [p.with_only_columns(Report.id.label("id"), _sort_value(filters).label("sort_value"))
                    for p in parts]
         fenced = (matches[0] if len(matches) == 1 else union_all(*matches)).offset(0).subquery()
-        ids = list(db.session.scalars(select(fenced.c.id)
-                                      .order_by(*_ordering(filters, fenced.c.sort_value, fenced.c.id))
-                                      .limit(page_size).offset(offset)))
+        with search.reading_index():
+            ids = list(db.session.scalars(select(fenced.c.id)
+                                          .order_by(*_ordering(filters, fenced.c.sort_value, fenced.c.id))
+                                          .limit(page_size).offset(offset)))
     else:
         in_order = bool(found)  # dense
         if len(parts) == 1:

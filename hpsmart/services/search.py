@@ -214,9 +214,11 @@ def probe(queries: list[Select], found: list[str]) -> Probe:
     return Probe(hits >= DENSE_HITS, [found[i] for i in order])
 
 
-# PostgreSQL planner settings while rows are read and checked (``reading_rows``).
+# PostgreSQL planner settings while rows are read and checked (``reading_rows``), and
+# while matches are read through the search index (``reading_index``).
 _SCAN_SETTINGS = {"enable_bitmapscan": "off", "jit": "off", "max_parallel_workers_per_gather": "0"}
 _IN_ORDER_SETTINGS = {**_SCAN_SETTINGS, "enable_seqscan": "off"}
+_INDEX_SETTINGS = {"enable_seqscan": "off", "jit": "off", "max_parallel_workers_per_gather": "0"}
 
 
 @contextmanager
@@ -237,10 +239,36 @@ def reading_rows(*, in_order: bool = False) -> Iterator[None]:
     Nothing on SQLite: its planner already reads in the ``ORDER BY`` index when no
     index serves the ``WHERE``.
     """
+    with _planner(_IN_ORDER_SETTINGS if in_order else _SCAN_SETTINGS):
+        yield
+
+
+@contextmanager
+def reading_index() -> Iterator[None]:
+    """Statements run inside find a search's matches through the search index (the
+    index form of :func:`conditions`), never by a sequential scan: for a search that is
+    not dense (:func:`probe`).
+
+    Why: the planner, expecting many matches (a word frequent in its statistics), reads
+    the table in sequence and stops at the statement's ``LIMIT``; but PostgreSQL starts a
+    sequential scan of a large table where the last one left off
+    (``synchronize_seqscans``), so how far it reads depends on earlier requests: a
+    search whose 43,000 matches are all old ("HP-2024") took 28 ms through the index and
+    0.3 or 1,150 ms by the sequential scan, by turns (bench/bench_inbox.py). On
+    PostgreSQL for the current transaction only, as :func:`reading_rows`; nothing on
+    SQLite (its FTS5 table is the index).
+    """
+    with _planner(_INDEX_SETTINGS):
+        yield
+
+
+@contextmanager
+def _planner(settings: dict[str, str]) -> Iterator[None]:
+    """PostgreSQL planner ``settings`` for the statements inside, local to the current
+    transaction, the previous values put back on the way out; nothing on SQLite."""
     if db.session.get_bind().dialect.name != "postgresql":
         yield
         return
-    settings = _IN_ORDER_SETTINGS if in_order else _SCAN_SETTINGS
     names = list(settings)
     previous = db.session.execute(text("SELECT " + ", ".join(f"current_setting(:n{i})" for i in range(len(names)))),
                                   {f"n{i}": name for i, name in enumerate(names)}).one()

@@ -776,14 +776,15 @@ def test_a_search_whose_matches_are_older_than_the_newest_reports_reads_its_inde
            for i in range(6)]
     for i in range(3):
         factories.report(title=f"Cây đổ {i}")  # the newest three: no match, so not dense
-    read_in_order = []
-    real = search.reading_rows
+    read_in_order, read_index = [], []
+    real, real_index = search.reading_rows, search.reading_index
     monkeypatch.setattr(search, "reading_rows", lambda **kw: read_in_order.append(kw) or real(**kw))
+    monkeypatch.setattr(search, "reading_index", lambda: read_index.append(1) or real_index())
     response = client.get("/inbox/", query_string={"q": "may to cong"})
     assert codes(response) == [r.tracking_code for r in reversed(old)]
     assert re.search(r'<p class="count">[^<\d]+4\D', response.text)  # "more than 4 reports"
     assert listing(client, q="MÁY TƠ cống", order="asc") == [r.tracking_code for r in old]
-    assert read_in_order == []
+    assert read_in_order == [] and len(read_index) == 4  # count and page, twice
 
 
 def test_reading_rows_sets_the_planner_for_its_statements_only(db):
@@ -803,6 +804,8 @@ def test_reading_rows_sets_the_planner_for_its_statements_only(db):
         assert settings() == ["off", "on"]
     with search.reading_rows(in_order=True):
         assert settings() == ["off", "off"]
+    with search.reading_index():  # a search that is not dense: through the trigram index only
+        assert settings() == ["on", "off"]
     assert settings() == ["on", "on"]
 
 
