@@ -558,6 +558,48 @@ def _in_list_order(rows: list, filters: InboxFilters) -> list[int]:
     return [r[0] for r in present + missing]
 
 
+def _clamp_page(filters: InboxFilters, pages: int) -> None:
+    """Past the last page: the last page, with a notice in ``filters.notices``."""
+    if filters.page > pages:
+        filters.notices.append(_l("There is no page %(page)d; the last page is shown.", page=filters.page))
+        filters.page = pages
+
+
+def _page_through_index(parts: list[Select], filters: InboxFilters, page_size: int) -> tuple[list[int], int]:
+    """A page of a search that is not dense (:func:`search.probe`): every match is found
+    through the search index (the index form of ``search.conditions`` in ``parts``), the
+    database sorts them and counts them in the same statement (``count(*) OVER ()``).
+
+    Reading in the list's order instead would check every report newer than the
+    matches, the whole table for matches that are all old (a former ward's name,
+    last year's codes); a subquery with ``OFFSET 0`` keeps the database from turning
+    the sort back into such a read, and ``search.reading_index`` keeps PostgreSQL from
+    finding the matches by a sequential scan.
+
+    :param parts: the searched parts of ``query_parts`` (they never share a report).
+    :param filters: its ``page`` is clamped to the last page, with a notice.
+    :returns: ``(ids of the page in the list's order, number of matches)``; at most two
+        statements (three when the page asked for is past the last one).
+    """
+    matches = [p.with_only_columns(Report.id.label("id"), _sort_value(filters).label("sort_value")) for p in parts]
+    fenced = (matches[0] if len(matches) == 1 else union_all(*matches)).offset(0).subquery()
+    ordered = select(fenced.c.id, func.count().over()).order_by(*_ordering(filters, fenced.c.sort_value, fenced.c.id))
+
+    def read(page: int) -> list:
+        with search.reading_index():
+            return db.session.execute(ordered.limit(page_size).offset((page - 1) * page_size)).all()
+
+    rows = read(filters.page)
+    if not rows and filters.page > 1:
+        rows = read(1)  # past the end: how many are there?
+    count = rows[0][1] if rows else 0
+    pages = max(math.ceil(min(count, search.COUNT_LIMIT) / page_size), 1)
+    if filters.page > pages:
+        _clamp_page(filters, pages)
+        rows = read(filters.page) if filters.page > 1 else rows
+    return [row[0] for row in rows], count
+
+
 def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = None,
                    page_size: int = PAGE_SIZE, locale: str = "vi") -> Page:
     """One page of the reports ``user`` may see that match ``filters``.
@@ -570,13 +612,12 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     after the page is chosen keeps a misjudged row count from turning into a join over
     every match), and at most three small look-ups for codes in the filters.
 
-    With a search (``hpsmart.services.search``): a probe of the newest reports, then
-    the matches' ids and sort values up to ``search.COUNT_LIMIT + 1`` instead of a
-    count; when they are all there, the page is cut from them (the search index is
-    read once); when the matches are dense, the page is read in the list's order,
-    checking rows; beyond the limit but not dense (the matches are mostly older than the
-    newest reports), every match's sort value is read through the index and the page
-    sorted from them in the database.
+    With a search (``hpsmart.services.search``): a probe of the newest reports. A dense
+    search reads the matches' ids and sort values up to ``search.COUNT_LIMIT + 1``
+    (checking rows) instead of a count; when they are all there, the page is cut from
+    them, otherwise it is read in the list's order, checking rows. A search that is
+    not dense finds every match through the index, sorted and counted by the database
+    in one statement (``_page_through_index``). Searches count to ``search.COUNT_LIMIT``.
 
     :param filters: from ``InboxFilters.from_args``; unknown codes and a page past
         the end are corrected in place, each with a notice in ``filters.notices``.
@@ -590,23 +631,24 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     found = search.terms(filters.q)
     unsearched = query_parts(filters, user, now, search_form=None)
     probe = search.probe(unsearched, found)
-
-    def searched(scan: bool) -> list[Select]:
-        return [part.where(*search.conditions(probe.terms, scan=scan)) for part in unsearched]
-
-    parts = searched(scan=probe.dense)
+    parts = [part.where(*search.conditions(probe.terms, scan=probe.dense)) for part in unsearched]
     # Count at most limit + 1 rows: an exact count of a million rows costs a full
     # index scan on every request, and "more than 10,000" says as much to a person.
     limit = search.COUNT_LIMIT if found else COUNT_LIMIT
+    if found and not probe.dense:
+        ids, count = _page_through_index(parts, filters, page_size)
+        total, capped = min(count, limit), count > limit
+        pages = max(math.ceil(total / page_size), 1)
+        return _page(ids, total, capped, filters.page, pages, page_size, now, locale)
     # Read for comparing only: the plain type skips ``UTCDateTime``'s conversion of each
     # of up to thousands of values (about 1 µs each).
     sort_value = type_coerce(_sort_value(filters), DateTime(timezone=True))
     total = 0
-    # (id, sort value) rows read instead of counted, per part: every match of a search,
-    # and the co-handled-only part when small (it then needs no query of its own for
-    # the page).
+    # (id, sort value) rows read instead of counted, per part: every match of a (dense)
+    # search, and the co-handled-only part when small (it then needs no query of its
+    # own for the page).
     in_hand: dict[int, list] = {}
-    with search.reading_rows() if probe.dense else search.reading_index() if found else nullcontext():
+    with search.reading_rows() if found else nullcontext():
         for index, part in enumerate(parts):
             left = limit + 1 - total
             if found or index > 0:
@@ -628,9 +670,7 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     capped = total > limit
     total = min(total, limit)
     pages = max(math.ceil(total / page_size), 1)
-    if filters.page > pages:
-        filters.notices.append(_l("There is no page %(page)d; the last page is shown.", page=filters.page))
-        filters.page = pages
+    _clamp_page(filters, pages)
     offset = (filters.page - 1) * page_size
     ordering = _ordering(filters)
     if len(in_hand) == len(parts) and not capped:
@@ -642,21 +682,7 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
         top = db.session.execute(parts[0].with_only_columns(Report.id, sort_value).order_by(*ordering)
                                  .limit(offset + page_size)).all()
         ids = _in_list_order(top + in_hand[1], filters)[offset:offset + page_size]
-    elif found and not probe.dense:
-        # More matches than the limit, but few among the newest reports: most are older.
-        # Reading in the list's order would check every newer report first (the whole
-        # table for a former ward's name); the index gives every match instead, and the
-        # page is sorted from them (``OFFSET 0`` keeps the database from turning that
-        # back into a read in order).
-        matches = [p.with_only_columns(Report.id.label("id"), _sort_value(filters).label("sort_value"))
-                   for p in parts]
-        fenced = (matches[0] if len(matches) == 1 else union_all(*matches)).offset(0).subquery()
-        with search.reading_index():
-            ids = list(db.session.scalars(select(fenced.c.id)
-                                          .order_by(*_ordering(filters, fenced.c.sort_value, fenced.c.id))
-                                          .limit(page_size).offset(offset)))
     else:
-        in_order = bool(found)  # dense
         if len(parts) == 1:
             page_query = parts[0]
         else:
@@ -665,13 +691,19 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
                     for p in parts]
             union = union_all(*(select(top.c.id) for top in tops)).subquery()
             page_query = select(Report).where(Report.id.in_(select(union.c.id)))
-        with search.reading_rows(in_order=True) if in_order else nullcontext():
+        # A dense search past the limit: read in the list's order, checking rows.
+        with search.reading_rows(in_order=True) if found else nullcontext():
             ids = list(db.session.scalars(page_query.with_only_columns(Report.id).order_by(*ordering)
                                           .limit(page_size).offset(offset)))
+    return _page(ids, total, capped, filters.page, pages, page_size, now, locale)
+
+
+def _page(ids: list[int], total: int, capped: bool, page: int, pages: int, page_size: int, now: datetime,
+          locale: str) -> Page:
+    """The ``Page`` of these ids: their rows (``list_rows``) and deadline flags."""
     items = list_rows(ids, locale)
     flags = {r.id: deadline_flag(r, now) for r in items}
-    return Page(items=items, total=total, page=filters.page, pages=pages, flags=flags, page_size=page_size,
-                capped=capped)
+    return Page(items=items, total=total, page=page, pages=pages, flags=flags, page_size=page_size, capped=capped)
 
 
 # --- the filter form's choices ---------------------------------------------------------------

@@ -784,7 +784,18 @@ def test_a_search_whose_matches_are_older_than_the_newest_reports_reads_its_inde
     assert codes(response) == [r.tracking_code for r in reversed(old)]
     assert re.search(r'<p class="count">[^<\d]+4\D', response.text)  # "more than 4 reports"
     assert listing(client, q="MÁY TƠ cống", order="asc") == [r.tracking_code for r in old]
-    assert read_in_order == [] and len(read_index) == 4  # count and page, twice
+    assert read_in_order == [] and len(read_index) == 2  # one statement (page and count) each time
+    beyond = client.get("/inbox/", query_string={"q": "may to cong", "page": "3"})  # one page: the first
+    assert codes(beyond) == codes(response) and len(notices(beyond)) == 1
+    # Pages of 2: 6 matches counted as "more than 4", so 2 pages; page 3 is page 2.
+    from hpsmart.services.inbox import InboxFilters, search_reports
+
+    newest_first = [r.id for r in reversed(old)]
+    for number, expected in ((1, newest_first[:2]), (2, newest_first[2:4]), (3, newest_first[2:4])):
+        filters = InboxFilters.from_args({"q": "may to cong", "page": str(number)})
+        page = search_reports(filters, ioc, page_size=2)
+        assert [r.id for r in page.items] == expected and (page.total, page.pages, page.capped) == (4, 2, True)
+        assert page.page == min(number, 2) and len(filters.notices) == (number > 2)
 
 
 def test_reading_rows_sets_the_planner_for_its_statements_only(db):
