@@ -11,6 +11,8 @@ htmx, the re-rendered list with the outcome in a panel. The rules live in
 """
 from __future__ import annotations
 
+import json
+
 from flask import (Blueprint, abort, flash, get_template_attribute, make_response, redirect, render_template,
                    request, session, url_for)
 from flask_babel import get_locale, gettext as _, ngettext
@@ -213,7 +215,11 @@ def bulk():
                                 reason=form.reason.data if action == "reject" else None)
     db.session.commit()
     if is_htmx():
-        return _render(filters, bulk_result=result)
+        response = _render(filters, bulk_result=result)
+        # A report open beside the list that the action changed reads itself again
+        # (report/view.html listens), instead of offering actions on its old version.
+        response.headers["HX-Trigger"] = json.dumps({"reportsChanged": {"codes": result.done}})
+        return response
     for category, message in bulk_messages(result):
         flash(message, category)
     return redirect(_list_url(filters, filters.page), 303)

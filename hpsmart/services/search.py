@@ -57,6 +57,7 @@ from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import Report
 from ..text import nfc, printable, search_tokens
+from .tracking import normalise_tracking_code
 
 # Longest search query kept (characters) and most words (terms) matched.
 MAX_QUERY_LENGTH = 200
@@ -72,11 +73,16 @@ def terms(q: str | None) -> list[str]:
     dropped, repeats removed, at most ``MAX_TERMS``.
 
     :param q: what the person typed (any Unicode form), or None.
-    :returns: e.g. ``terms("Đường  Lạch-Tray")`` → ``["duong", "lach tray"]``.
+    :returns: e.g. ``terms("Đường  Lạch-Tray")`` → ``["duong", "lach tray"]``; a word
+        that is a tracking code in any form ``services.tracking.normalise_tracking_code``
+        reads is that code's terms: ``terms("HP-2026-21")`` → ``["hp 2026 000021"]``.
     """
     found: list[str] = []
     for word in nfc(q).split():
-        phrase = " ".join(search_tokens(word))
+        # A tracking code in short form ("HP-2026-21", "hp2026000021") is the code
+        # itself, as on the public tracking page: HP-2026-000021.
+        code = normalise_tracking_code(word)
+        phrase = " ".join(search_tokens(code or word))
         if phrase and phrase not in found:
             found.append(phrase)
     return found[:MAX_TERMS]

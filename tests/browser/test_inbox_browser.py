@@ -230,3 +230,53 @@ def test_the_status_filter_closes_like_a_select(page, login, live_data):
     expect(menu).to_have_attribute("open", "")
     page.locator("h1").click()  # a click elsewhere
     expect(menu).not_to_have_attribute("open", "")
+
+
+def test_the_filter_form_follows_an_htmx_filter(page, login, live_data):
+    """The status drop-down says how many are ticked and "Clear filters" appears, though
+    htmx replaces only the list (found by a newcomer's trial)."""
+    make_reports(live_data, {"title": f"Cây đổ {token()}"})
+    login(page, "ioc_operator")
+    page.goto("/inbox/")
+    mark_document(page)
+    summary = page.locator("#status-filter-summary")
+    all_statuses = summary.inner_text()
+    page.locator("#inbox-filters .multi summary").click()
+    with page.expect_response(lambda r: "status=new" in r.url):
+        page.locator("#inbox-filters input[name=status][value=new]").check()
+    with page.expect_response(lambda r: "status=accepted" in r.url):
+        page.locator("#inbox-filters input[name=status][value=accepted]").check()
+    expect(summary).not_to_have_text(all_statuses)
+    expect(summary).to_contain_text("2")
+    expect(page.locator("#filter-actions a")).to_be_visible()  # "Clear filters"
+    assert document_kept(page)
+
+
+def test_a_bulk_action_refreshes_the_report_open_beside_the_list(page, login, live_data):
+    """The open report reads itself again when a bulk action changed it, and a list with
+    overdue flags fits beside it at 1440 px without scrolling sideways."""
+    from datetime import timedelta
+
+    from hpsmart.models import utcnow
+
+    word = token()
+    code, late = make_reports(
+        live_data, {"title": f"Nắp cống vỡ {word}"},
+        {"title": f"Đèn hỏng lâu ngày {word}", "status": ReportStatus.ROUTED, "agency_name": "Sở Xây dựng",
+         "deadline": utcnow() - timedelta(days=9)})
+    page.set_viewport_size({"width": 1440, "height": 900})
+    login(page, "ioc_operator")
+    page.goto(f"/inbox/?q={word}")
+    rows(page).filter(has_text=code).locator("button.preview").click()
+    panel = page.locator("#inbox-side .report-panel")
+    expect(panel.locator(".rp-badges")).to_contain_text("Mới")
+    expect(rows(page).filter(has_text=late).locator(".flag-overdue")).to_be_visible()
+    widths = page.evaluate("(() => { const l = document.querySelector('#report-list');"
+                           " return [l.querySelector('table').scrollWidth, l.clientWidth,"
+                           " [...l.querySelectorAll('tbody tr:first-child td')].map(td => td.offsetWidth + ':' + getComputedStyle(td).display)]; })()")
+    assert widths[0] <= widths[1] + 1, widths
+    rows(page).filter(has_text=code).locator("input[name=report]").check()
+    page.select_option("#bulk-form select[name=action]", "accept")
+    page.click("#bulk-form button[type=submit]")
+    expect(page.locator("#report-list .bulk-result")).to_be_visible()
+    expect(panel.locator(".rp-badges")).to_contain_text("Đã tiếp nhận")

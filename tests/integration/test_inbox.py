@@ -2,6 +2,7 @@
 saved views and bulk actions. Runs on SQLite and, with TEST_DATABASE_URL, PostgreSQL."""
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
@@ -81,6 +82,18 @@ def test_search_nfd_report_found_by_nfc_query_and_back(client, ioc):
     nfc_report = factories.report(title="Nước thải tràn ra phố Điện Biên Phủ")
     assert nfd_report.tracking_code in listing(client, q="Rác thải ùn ứ")
     assert nfc_report.tracking_code in listing(client, q=unicodedata.normalize("NFD", "phố Điện Biên"))
+
+
+def test_a_short_tracking_code_finds_its_report(client, ioc):
+    """Found by a newcomer's trial: "HP-2026-21" found nothing, where the public tracking
+    page reads it as HP-2026-000021."""
+    from hpsmart.services import search
+
+    report = factories.report(title="shortcode case")
+    year, number = report.tracking_code.split("-")[1:]
+    assert search.terms(f"hp-{year}-{int(number)}") == [f"hp {year} {number}"]
+    for typed in (f"HP-{year}-{int(number)}", f"hp{year}{number}", report.tracking_code.lower()):
+        assert listing(client, q=typed) == [report.tracking_code], typed
 
 
 def test_search_by_tracking_code_and_ward(client, ioc):
@@ -646,6 +659,24 @@ def test_bulk_with_the_csrf_header_works_for_htmx(client, ioc, db):
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(Report, report.id).status == S.ACCEPTED
+    # a report open beside the list reads itself again when the action changed it
+    assert json.loads(response.headers["HX-Trigger"]) == {"reportsChanged": {"codes": [report.tracking_code]}}
+    panel = client.get(f"/inbox/reports/{report.tracking_code}", headers=HTMX).text
+    assert f"reportsChanged[detail.codes.includes('{report.tracking_code}')] from:body" in panel
+
+
+def test_the_filter_form_says_what_is_set_after_an_htmx_list(client, ioc):
+    """Found by a newcomer's trial: htmx replaces only the list, and the status drop-down
+    went on saying "all statuses" (and "Clear filters" stayed away) after filtering."""
+    fragment = client.get("/inbox/?status=new&status=accepted", headers=HTMX).text
+    summary = re.search(r'<span id="status-filter-summary" hx-swap-oob="true">([^<]*)</span>', fragment)
+    assert summary and "2" in summary.group(1)
+    actions = fragment.split('<div class="filter-actions" id="filter-actions" hx-swap-oob="true">')[1].split("</div>")[0]
+    assert 'href="/inbox/"' in actions  # "Clear filters"
+    cleared = client.get("/inbox/", headers=HTMX).text
+    assert 'href="/inbox/"' not in cleared.split('id="filter-actions"')[1].split("</div>")[0]
+    page = client.get("/inbox/?status=new").text  # a full page: the form has them, once, in place
+    assert page.count('id="status-filter-summary"') == 1 and "hx-swap-oob" not in page
 
 
 def test_bulk_needs_inbox_permission(client, login_as):

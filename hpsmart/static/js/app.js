@@ -188,16 +188,17 @@ document.addEventListener("DOMContentLoaded", function () {
     var empty = document.createElement("div");
     empty.className = "report-panel report-panel-empty";
     panel.replaceWith(empty);
-    var rows = document.querySelectorAll("#report-list tbody tr");
-    for (var i = 0; i < rows.length; i++) {
-      var link = rows[i].querySelector("td.code a");
-      if (link && link.textContent.trim() === code) {
-        var target = rows[i].querySelector("button.preview");
-        (target && target.offsetParent !== null ? target : link).focus();
-        rows[i].scrollIntoView({ block: "nearest" });
-        break;
-      }
-    }
+    var rows = Array.prototype.filter.call(document.querySelectorAll("#report-list tbody tr"), function (tr) {
+      return tr.querySelector("td.code a");
+    });
+    // Back to the report's row; when it has left the list (routed out of a filtered
+    // list, say), to the list's first row.
+    var row = rows.filter(function (tr) { return tr.querySelector("td.code a").textContent.trim() === code; })[0]
+      || rows[0];
+    if (!row) return;
+    var target = row.querySelector("button.preview");
+    (target && target.offsetParent !== null ? target : row.querySelector("td.code a")).focus();
+    row.scrollIntoView({ block: "nearest" });
   }
   document.addEventListener("click", function (event) {
     var button = event.target.closest(".rp-close");
