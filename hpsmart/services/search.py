@@ -31,16 +31,15 @@ after a few hundred rows. So the inbox (``hpsmart.services.inbox.search_reports`
 
 1. probes (:func:`probe`): of the newest ``PROBE_ROWS`` reports that the other
    filters keep, do at least ``DENSE_HITS`` match? Then the search is *dense*;
-2. counts the matches up to ``COUNT_LIMIT`` + 1 ("more than 500 reports": a person
-   narrows a search rather than reading 10 pages): a dense search by reading rows
+2. a dense search counts its matches up to ``COUNT_LIMIT`` + 1 ("more than 500
+   reports": a person narrows a search rather than reading 10 pages) by reading rows
    (the ``scan`` form of :func:`conditions` with :func:`reading_rows`: it stops at the
-   limit), another through the index;
-3. reads the page in the list's order, checking rows (:func:`reading_rows` with
-   ``in_order=True``), when the search is dense; through the index otherwise, sorting
-   the matches for the page (at most ``COUNT_LIMIT`` of them in Python; more in the
-   database: matches that are many but rare among the newest reports, such as a
-   former ward's name, are mostly old, and reading in order would check every newer
-   report before reaching them).
+   limit), and reads the page in the list's order, checking rows
+   (:func:`reading_rows` with ``in_order=True``) unless every match is in hand;
+3. a search that is not dense finds every match through the index
+   (:func:`reading_index`), and the database sorts and counts them in one statement
+   (``inbox._page_through_index``): such matches may be many but mostly old (a former
+   ward's name), and reading in order would check every newer report first.
 
 Every path applies the same rule, so it finds the same reports; only the work differs.
 """

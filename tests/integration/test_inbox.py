@@ -769,8 +769,9 @@ def test_dates_out_of_range_are_ignored_with_a_notice(client, db, login_as, valu
 
 
 def test_every_way_of_reading_a_search_gives_the_same_pages(client, ioc, monkeypatch):
-    """A search is read through its index, or (dense, or its count at the limit) by
-    checking rows in page order; each way gives the same reports in the same order."""
+    """A search is read through its index (sorted and counted by the database, also past
+    the count limit), or, when dense, by checking rows (in page order past the limit);
+    each way gives the same reports in the same order."""
     from hpsmart.services import search
 
     for i in range(7):
