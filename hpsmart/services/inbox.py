@@ -558,6 +558,11 @@ def _in_list_order(rows: list, filters: InboxFilters) -> list[int]:
     return [r[0] for r in present + missing]
 
 
+def _pages(total: int, page_size: int) -> int:
+    """How many pages ``total`` reports fill (at least one, for "no reports")."""
+    return max(math.ceil(total / page_size), 1)
+
+
 def _clamp_page(filters: InboxFilters, pages: int) -> None:
     """Past the last page: the last page, with a notice in ``filters.notices``."""
     if filters.page > pages:
@@ -593,7 +598,7 @@ def _page_through_index(parts: list[Select], filters: InboxFilters, page_size: i
     if not rows and filters.page > 1:
         rows = read(1)  # past the end: how many are there?
     count = rows[0][1] if rows else 0
-    pages = max(math.ceil(min(count, search.COUNT_LIMIT) / page_size), 1)
+    pages = _pages(min(count, search.COUNT_LIMIT), page_size)
     if filters.page > pages:
         _clamp_page(filters, pages)
         rows = read(filters.page) if filters.page > 1 else rows
@@ -638,8 +643,7 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
     if found and not probe.dense:
         ids, count = _page_through_index(parts, filters, page_size)
         total, capped = min(count, limit), count > limit
-        pages = max(math.ceil(total / page_size), 1)
-        return _page(ids, total, capped, filters.page, pages, page_size, now, locale)
+        return _page(ids, total, capped, filters.page, _pages(total, page_size), page_size, now, locale)
     # Read for comparing only: the plain type skips ``UTCDateTime``'s conversion of each
     # of up to thousands of values (about 1 µs each).
     sort_value = type_coerce(_sort_value(filters), DateTime(timezone=True))
@@ -669,7 +673,7 @@ def search_reports(filters: InboxFilters, user: User, *, now: datetime | None = 
                 break
     capped = total > limit
     total = min(total, limit)
-    pages = max(math.ceil(total / page_size), 1)
+    pages = _pages(total, page_size)
     _clamp_page(filters, pages)
     offset = (filters.page - 1) * page_size
     ordering = _ordering(filters)

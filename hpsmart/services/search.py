@@ -110,11 +110,6 @@ def clean_query(raw: str) -> tuple[str, list]:
     return q, notices
 
 
-def _like_pattern(term: str) -> str:
-    # Terms hold only letters, digits and spaces: nothing to escape for LIKE.
-    return f"% {term}%"
-
-
 _fts_by_database: dict[str, bool] = {}
 
 
@@ -170,7 +165,7 @@ def conditions(found: list[str], *, scan: bool = False) -> list[ColumnElement[bo
     if _fts_available():
         return [Report.id.in_(select(_fts.c.rowid).where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(
             fts_query=fts_expression(found))))]
-    return [term_matches(t) for t in found]
+    return [_term_like(t) for t in found]
 
 
 text_position = dialect_function(
@@ -294,7 +289,8 @@ def _set_local(values: dict[str, str]) -> None:
     db.session.execute(text("SELECT " + ", ".join(calls)), params)
 
 
-def term_matches(term: str) -> ColumnElement[bool]:
-    """One term as a ``LIKE`` condition on ``Report.search_text`` (for scoring, e.g.
-    counting shared words; the same rule as :func:`conditions`)."""
-    return Report.search_text.like(_like_pattern(term))
+def _term_like(term: str) -> ColumnElement[bool]:
+    """One term as ``search_text LIKE '% term%'``: the index form of :func:`conditions`
+    where FTS5 is not there (the trigram index answers it on PostgreSQL). Terms hold only
+    letters, digits and spaces: nothing to escape for ``LIKE``."""
+    return Report.search_text.like(f"% {term}%")
